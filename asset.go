@@ -1,0 +1,156 @@
+package marketgraph
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+)
+
+// Asset is one entry of the asset catalog. Its ID is a CoinGecko-style slug
+// such as "bitcoin".
+//
+// MarketCap, Change24h, Volume24h and Supply are the catalog's snapshot of
+// the market, refreshed by the seed (and later by ingest). They back the
+// MARKET_CAP and CHANGE_24H orderings, which must be answered inside the
+// store; live figures come from Quote.
+type Asset struct {
+	ID        string  `json:"id"`
+	Symbol    string  `json:"symbol"`
+	Name      string  `json:"name"`
+	Rank      int     `json:"rank"`
+	Category  string  `json:"category"`
+	MarketCap float64 `json:"marketCap"`
+	Volume24h float64 `json:"volume24h"`
+	Change24h float64 `json:"change24h"`
+	Supply    float64 `json:"supply"`
+}
+
+// AssetFilter narrows a list of assets. Zero values do not filter.
+type AssetFilter struct {
+	// IDs keeps only the assets with these ids.
+	IDs []string `json:"ids"`
+	// Category keeps assets of this category (exact, case-insensitive).
+	Category *string `json:"category"`
+	// Search keeps assets whose symbol or name contains it, case-insensitively.
+	Search *string `json:"search"`
+}
+
+// AssetOrderField is what a list of assets is sorted by.
+type AssetOrderField string
+
+// The orderings a list of assets supports. Ties are always broken by id.
+const (
+	AssetOrderRank      AssetOrderField = "RANK"
+	AssetOrderName      AssetOrderField = "NAME"
+	AssetOrderMarketCap AssetOrderField = "MARKET_CAP"
+	AssetOrderChange24h AssetOrderField = "CHANGE_24H"
+)
+
+// OrderDirection is ascending or descending.
+type OrderDirection string
+
+// Order directions.
+const (
+	OrderAsc  OrderDirection = "ASC"
+	OrderDesc OrderDirection = "DESC"
+)
+
+// AssetOrder says how to sort a list of assets.
+type AssetOrder struct {
+	Field     AssetOrderField `json:"field"`
+	Direction OrderDirection  `json:"direction"`
+}
+
+// DefaultAssetOrder is rank ascending.
+var DefaultAssetOrder = AssetOrder{Field: AssetOrderRank, Direction: OrderAsc}
+
+// Paging limits for lists of assets.
+const (
+	DefaultAssetPageSize = 20
+	MaxAssetPageSize     = 250
+)
+
+// AssetListParams is one page request for a list of assets.
+type AssetListParams struct {
+	Filter AssetFilter
+	Order  AssetOrder
+	// First is the page size, 0 to MaxAssetPageSize.
+	First int
+	// After, when set, is the cursor of the last asset of the previous page.
+	After *AssetCursor
+}
+
+// AssetPage is one page of assets.
+type AssetPage struct {
+	Assets      []*Asset
+	TotalCount  int
+	HasNextPage bool
+}
+
+// AssetCursor is the decoded form of an opaque page cursor: the ordering it
+// belongs to and the position of one asset in it (its sort key and its id).
+type AssetCursor struct {
+	Field AssetOrderField `json:"f"`
+	// Key is the value of the sort field: rank, lower-cased name, market cap
+	// or 24 h change. Exactly one of Int, Str or Num is meaningful.
+	Int int     `json:"i,omitempty"`
+	Str string  `json:"s,omitempty"`
+	Num float64 `json:"n,omitempty"`
+	ID  string  `json:"id"`
+}
+
+// CursorFor returns the cursor of a in the given ordering.
+func CursorFor(a *Asset, field AssetOrderField) AssetCursor {
+	c := AssetCursor{Field: field, ID: a.ID}
+	switch field {
+	case AssetOrderRank:
+		c.Int = a.Rank
+	case AssetOrderName:
+		c.Str = SortName(a.Name)
+	case AssetOrderMarketCap:
+		c.Num = a.MarketCap
+	case AssetOrderChange24h:
+		c.Num = a.Change24h
+	}
+	return c
+}
+
+// Encode returns the opaque string form of c.
+func (c AssetCursor) Encode() string {
+	b, _ := json.Marshal(c)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// DecodeAssetCursor parses an opaque cursor made by Encode for the given
+// ordering. A cursor that is malformed or that belongs to another ordering is
+// a BAD_USER_INPUT error.
+func DecodeAssetCursor(s string, field AssetOrderField) (*AssetCursor, error) {
+	if len(s) > 512 {
+		return nil, Errorf(EBADINPUT, "after: cursor is too long")
+	}
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil {
+		return nil, Errorf(EBADINPUT, "after: malformed cursor")
+	}
+	var c AssetCursor
+	if err := json.Unmarshal(b, &c); err != nil || c.ID == "" {
+		return nil, Errorf(EBADINPUT, "after: malformed cursor")
+	}
+	if c.Field != field {
+		return nil, Errorf(EBADINPUT, "after: cursor belongs to another ordering (%s)", c.Field)
+	}
+	return &c, nil
+}
+
+// AssetService reads the asset catalog.
+type AssetService interface {
+	// FindAssetsByIDs returns the assets with the given ids, in no particular
+	// order; ids that do not exist are simply absent.
+	FindAssetsByIDs(ctx context.Context, ids []string) ([]*Asset, error)
+	// FindAssetBySymbol returns the highest-ranked asset with this symbol
+	// (case-insensitive), or NOT_FOUND.
+	FindAssetBySymbol(ctx context.Context, symbol string) (*Asset, error)
+	// ListAssets returns one page of assets. Returns BAD_USER_INPUT for
+	// parameters out of range.
+	ListAssets(ctx context.Context, p AssetListParams) (*AssetPage, error)
+}
