@@ -1,0 +1,149 @@
+package memory
+
+import (
+	"cmp"
+	"context"
+	"slices"
+	"strings"
+
+	"github.com/marketgraph/marketgraph"
+)
+
+// entry is one stored asset with what filtering and ordering need computed
+// once at load time instead of on every request.
+type entry struct {
+	asset                        marketgraph.Asset
+	symbol, name, category       string // lower-cased
+	rank, sortName, mcap, change marketgraph.AssetCursor
+}
+
+// position returns the cursor of the entry in the ordering by field.
+func (e *entry) position(f marketgraph.AssetOrderField) *marketgraph.AssetCursor {
+	switch f {
+	case marketgraph.AssetOrderName:
+		return &e.sortName
+	case marketgraph.AssetOrderMarketCap:
+		return &e.mcap
+	case marketgraph.AssetOrderChange24h:
+		return &e.change
+	}
+	return &e.rank
+}
+
+// assets is the asset catalog and its indexes; Store embeds it.
+type assets struct {
+	byID map[string]*entry
+	// bySymbol maps a lower-cased symbol to its best-ranked asset.
+	bySymbol map[string]*entry
+	// orders holds every asset in each of the eight orderings.
+	orders map[marketgraph.AssetOrder][]*entry
+}
+
+func newAssets() assets {
+	return assets{byID: map[string]*entry{}, bySymbol: map[string]*entry{}, orders: map[marketgraph.AssetOrder][]*entry{}}
+}
+
+// comparePositions orders two positions in o: by key in o's direction, then
+// by id ascending whatever the direction (the storetest contract).
+func comparePositions(o marketgraph.AssetOrder, a, b *marketgraph.AssetCursor) int {
+	var c int
+	switch o.Field {
+	case marketgraph.AssetOrderRank:
+		c = cmp.Compare(a.Int, b.Int)
+	case marketgraph.AssetOrderName:
+		c = strings.Compare(a.Str, b.Str)
+	default:
+		c = cmp.Compare(a.Num, b.Num)
+	}
+	if o.Direction == marketgraph.OrderDesc {
+		c = -c
+	}
+	if c != 0 {
+		return c
+	}
+	return strings.Compare(a.ID, b.ID)
+}
+
+// addAssets inserts the assets whose ids are new and rebuilds the indexes if
+// there were any; s.mu must be held for writing.
+func (s *assets) addAssets(in []*marketgraph.Asset) {
+	added := false
+	for _, a := range in {
+		if _, ok := s.byID[a.ID]; ok {
+			continue
+		}
+		e := &entry{asset: *a, symbol: strings.ToLower(a.Symbol), name: strings.ToLower(a.Name), category: strings.ToLower(a.Category)}
+		e.rank = marketgraph.CursorFor(a, marketgraph.AssetOrderRank)
+		e.sortName = marketgraph.CursorFor(a, marketgraph.AssetOrderName)
+		e.mcap = marketgraph.CursorFor(a, marketgraph.AssetOrderMarketCap)
+		e.change = marketgraph.CursorFor(a, marketgraph.AssetOrderChange24h)
+		s.byID[a.ID] = e
+		if best := s.bySymbol[e.symbol]; best == nil || comparePositions(marketgraph.DefaultAssetOrder, &e.rank, &best.rank) < 0 {
+			s.bySymbol[e.symbol] = e
+		}
+		added = true
+	}
+	if !added {
+		return
+	}
+	all := make([]*entry, 0, len(s.byID))
+	for _, e := range s.byID {
+		all = append(all, e)
+	}
+	for _, f := range []marketgraph.AssetOrderField{marketgraph.AssetOrderRank, marketgraph.AssetOrderName, marketgraph.AssetOrderMarketCap, marketgraph.AssetOrderChange24h} {
+		for _, d := range []marketgraph.OrderDirection{marketgraph.OrderAsc, marketgraph.OrderDesc} {
+			o := marketgraph.AssetOrder{Field: f, Direction: d}
+			sorted := slices.Clone(all)
+			slices.SortFunc(sorted, func(a, b *entry) int { return comparePositions(o, a.position(f), b.position(f)) })
+			s.orders[o] = sorted
+		}
+	}
+}
+
+// FindAssetsByIDs returns the assets with the given ids, each once, in no
+// particular order; unknown ids are absent.
+func (s *Store) FindAssetsByIDs(ctx context.Context, ids []string) ([]*marketgraph.Asset, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	found := make([]*entry, 0, len(ids))
+	var seen map[*entry]bool // only for long lists; a scan is cheaper below
+	if len(ids) > 32 {
+		seen = make(map[*entry]bool, len(ids))
+	}
+	for _, id := range ids {
+		e, ok := s.byID[id]
+		if !ok || (seen != nil && seen[e]) || (seen == nil && slices.Contains(found, e)) {
+			continue
+		}
+		if seen != nil {
+			seen[e] = true
+		}
+		found = append(found, e)
+	}
+	return copyAssets(found), nil
+}
+
+// FindAssetBySymbol returns the best-ranked asset with this symbol, compared
+// case-insensitively, or NOT_FOUND.
+func (s *Store) FindAssetBySymbol(ctx context.Context, symbol string) (*marketgraph.Asset, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	e, ok := s.bySymbol[strings.ToLower(symbol)]
+	if !ok {
+		return nil, marketgraph.Errorf(marketgraph.ENOTFOUND, "no asset with symbol %q", symbol)
+	}
+	a := e.asset
+	return &a, nil
+}
+
+// copyAssets copies the entries' assets into one block, so a page costs two
+// allocations rather than one per asset.
+func copyAssets(es []*entry) []*marketgraph.Asset {
+	block := make([]marketgraph.Asset, len(es))
+	out := make([]*marketgraph.Asset, len(es))
+	for i, e := range es {
+		block[i] = e.asset
+		out[i] = &block[i]
+	}
+	return out
+}

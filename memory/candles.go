@@ -1,0 +1,81 @@
+package memory
+
+import (
+	"context"
+	"slices"
+	"sort"
+
+	"github.com/marketgraph/marketgraph"
+)
+
+// candleKey names one asset's history at one interval.
+type candleKey struct {
+	asset    string
+	interval marketgraph.CandleInterval
+}
+
+// addCandles merges new candles into their histories, each kept sorted by
+// start with no two candles at the same start; s.mu must be held for
+// writing.
+func (s *Store) addCandles(in []*marketgraph.Candle) {
+	added := map[candleKey][]marketgraph.Candle{}
+	for _, c := range in {
+		k := candleKey{c.AssetID, c.Interval}
+		cp := *c
+		cp.Start = cp.Start.UTC()
+		added[k] = append(added[k], cp)
+	}
+	for k, add := range added {
+		// Existing candles come first and the sort is stable, so on equal
+		// starts the one already stored (or the first of the dataset) wins.
+		merged := append(s.candles[k], add...)
+		slices.SortStableFunc(merged, func(a, b marketgraph.Candle) int { return a.Start.Compare(b.Start) })
+		s.candles[k] = slices.CompactFunc(merged, func(a, b marketgraph.Candle) bool { return a.Start.Equal(b.Start) })
+	}
+}
+
+// CandlesByAssets returns, for each asset, its candles of r.Interval with
+// r.From <= start < r.To, only the r.Last most recent of them when r.Last is
+// positive, ascending by start. Assets without such candles are absent.
+func (s *Store) CandlesByAssets(ctx context.Context, assetIDs []string, r marketgraph.CandleRange) (map[string][]*marketgraph.Candle, error) {
+	if !r.Interval.Valid() {
+		return nil, marketgraph.Errorf(marketgraph.EBADINPUT, "interval: unknown interval %q", r.Interval)
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	// First find each asset's slice by binary search, then copy them all
+	// into one block.
+	spans := make(map[string][]marketgraph.Candle, len(assetIDs))
+	total := 0
+	for _, id := range assetIDs {
+		cs := s.candles[candleKey{id, r.Interval}]
+		lo, hi := 0, len(cs)
+		if r.From != nil {
+			lo = sort.Search(len(cs), func(i int) bool { return !cs[i].Start.Before(*r.From) })
+		}
+		if r.To != nil {
+			hi = sort.Search(len(cs), func(i int) bool { return !cs[i].Start.Before(*r.To) })
+		}
+		if r.Last > 0 && hi-lo > r.Last {
+			lo = hi - r.Last
+		}
+		if _, dup := spans[id]; hi <= lo || dup {
+			continue
+		}
+		spans[id] = cs[lo:hi]
+		total += hi - lo
+	}
+	block := make([]marketgraph.Candle, total)
+	ptrs := make([]*marketgraph.Candle, total)
+	out := make(map[string][]*marketgraph.Candle, len(spans))
+	n := 0
+	for id, cs := range spans {
+		copy(block[n:], cs)
+		for i := range cs {
+			ptrs[n+i] = &block[n+i]
+		}
+		out[id] = ptrs[n : n+len(cs) : n+len(cs)]
+		n += len(cs)
+	}
+	return out, nil
+}
