@@ -8,8 +8,8 @@ import (
 	_ "github.com/go-chi/chi/v5"
 	_ "github.com/go-chi/chi/v5/middleware"
 	_ "github.com/graph-gophers/dataloader/v7"
+	_ "github.com/hashicorp/golang-lru/v2"
 	_ "github.com/jackc/pgx/v5"
 	_ "github.com/jackc/pgx/v5/pgxpool"
 	_ "golang.org/x/sync/singleflight"
-	_ "github.com/hashicorp/golang-lru/v2"
 )
