@@ -1,0 +1,185 @@
+// Package server is marketgraph's HTTP layer: the chi router and its
+// middleware, the gqlgen handler with GraphQL-over-HTTP transports that
+// follow the GraphQL foundation's specification (working draft) to the
+// letter, the error presenter that decides what clients see of errors, the
+// playground, and the health endpoints.
+package server
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/99designs/gqlgen/graphql/handler"
+	"github.com/99designs/gqlgen/graphql/handler/extension"
+	"github.com/99designs/gqlgen/graphql/handler/lru"
+	"github.com/99designs/gqlgen/graphql/playground"
+	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
+	"github.com/vektah/gqlparser/v2/ast"
+)
+
+// Defaults for the zero values of Config.
+const (
+	DefaultBodyLimit      = 1 << 20 // 1 MiB
+	DefaultQueryCacheSize = 1000
+)
+
+// GraphQLPath is where GraphQL is served; the playground points at it.
+const GraphQLPath = "/graphql"
+
+// Config is what New needs. Schema is required; every other field has a
+// usable zero value.
+type Config struct {
+	// Schema is the executable schema, graph.NewExecutableSchema(...).
+	Schema graphql.ExecutableSchema
+	// Logger receives the access log, masked errors and panics. nil discards.
+	Logger *slog.Logger
+	// OperationContext is called once per GraphQL operation, in an
+	// operation middleware rather than HTTP middleware (a WebSocket runs
+	// HTTP middleware once per connection), and returns the context the
+	// operation runs with: the place to install fresh dataloaders. nil
+	// leaves the context as it is.
+	OperationContext func(ctx context.Context) context.Context
+	// Ready is /readyz's check, typically the store's Ping. nil: always
+	// ready.
+	Ready func(ctx context.Context) error
+	// BodyLimit caps request bodies in bytes; 0 means DefaultBodyLimit.
+	BodyLimit int64
+	// QueryCacheSize is how many parsed and validated documents are kept;
+	// 0 means DefaultQueryCacheSize, a negative value disables the cache.
+	QueryCacheSize int
+	// Playground serves gqlgen's GraphQL IDE at /playground.
+	Playground bool
+	// Introspection allows __schema and __type queries.
+	Introspection bool
+}
+
+// New returns the HTTP handler for every endpoint: /graphql, /playground
+// (when enabled), /healthz and /readyz. Requests pass, in order, through
+// request id, access log, panic recovery and body limit middleware.
+func New(cfg Config) http.Handler {
+	if cfg.Schema == nil {
+		panic("server.New: Config.Schema is nil")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.BodyLimit <= 0 {
+		cfg.BodyLimit = DefaultBodyLimit
+	}
+	if cfg.QueryCacheSize == 0 {
+		cfg.QueryCacheSize = DefaultQueryCacheSize
+	}
+	log := cfg.Logger
+
+	r := chi.NewRouter()
+	r.Use(
+		middleware.RequestID,
+		echoRequestID,
+		accessLog(log),
+		recoverPanics(log),
+		limitBody(cfg.BodyLimit),
+	)
+	r.MethodNotAllowed(methodNotAllowed(r))
+	r.Handle(GraphQLPath, graphqlMethods(newGraphQL(cfg)))
+	if cfg.Playground {
+		r.Get("/playground", playground.Handler("marketgraph", GraphQLPath))
+	}
+	r.Get("/healthz", healthz)
+	r.Head("/healthz", healthz)
+	r.Get("/readyz", readyz(cfg.Ready, log))
+	r.Head("/readyz", readyz(cfg.Ready, log))
+	return r
+}
+
+// newGraphQL builds the gqlgen handler with this package's transports,
+// presenter and recover function.
+func newGraphQL(cfg Config) *handler.Server {
+	var cache graphql.Cache[*ast.QueryDocument] = graphql.NoCache[*ast.QueryDocument]{}
+	if cfg.QueryCacheSize > 0 {
+		cache = lru.New[*ast.QueryDocument](cfg.QueryCacheSize)
+	}
+	shared := &httpTransport{
+		cache:   cache,
+		present: ErrorPresenter(cfg.Logger),
+		recover: Recover(cfg.Logger),
+	}
+
+	srv := handler.New(cfg.Schema)
+	srv.AddTransport(getTransport{shared})
+	srv.AddTransport(postTransport{shared})
+	srv.SetQueryCache(cache)
+	srv.SetErrorPresenter(shared.present)
+	srv.SetRecoverFunc(shared.recover)
+	if cfg.Introspection {
+		srv.Use(extension.Introspection{})
+	} else {
+		srv.Use(introspectionGuard{})
+	}
+	if opCtx := cfg.OperationContext; opCtx != nil {
+		srv.AroundOperations(func(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
+			return next(opCtx(ctx))
+		})
+	}
+	return srv
+}
+
+// graphqlMethods lets GET and POST through to GraphQL and answers any other
+// method 405 with an Allow header (RFC 9110 §15.5.6). Spec "Request": a
+// server MUST accept POST and MAY accept GET. HEAD is refused too: it would
+// run resolvers, and call the market-data provider, for a response nobody
+// reads, and no GraphQL client sends it.
+func graphqlMethods(gql http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.Method {
+		case http.MethodGet, http.MethodPost:
+			gql.ServeHTTP(w, r)
+		default:
+			writeMethodNotAllowed(w, r, graphqlAllow)
+		}
+	})
+}
+
+// graphqlAllow is the Allow header of /graphql.
+const graphqlAllow = "GET, POST"
+
+// methodNotAllowed answers the requests chi's router refuses for their
+// method: a known path with a method it has no route for, and any path with
+// a method chi does not know at all (PROPFIND, say), for which chi's own
+// handler sends no Allow header. The Allow header lists the methods router
+// routes for the path; a path with none is not found.
+func methodNotAllowed(router *chi.Mux) http.HandlerFunc {
+	methods := []string{
+		http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+		http.MethodDelete, http.MethodOptions, http.MethodConnect, http.MethodTrace,
+	}
+	return func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == GraphQLPath {
+			writeMethodNotAllowed(w, r, graphqlAllow)
+			return
+		}
+		var allowed []string
+		for _, m := range methods {
+			if router.Match(chi.NewRouteContext(), m, r.URL.Path) {
+				allowed = append(allowed, m)
+			}
+		}
+		if len(allowed) == 0 {
+			router.NotFoundHandler().ServeHTTP(w, r) // no such path at all
+			return
+		}
+		writeMethodNotAllowed(w, r, strings.Join(allowed, ", "))
+	}
+}
+
+func writeMethodNotAllowed(w http.ResponseWriter, r *http.Request, allow string) {
+	writeRequestError(w, errorMedia(r), &requestError{
+		status:  http.StatusMethodNotAllowed,
+		code:    codeMethodNotAllowed,
+		message: "method " + r.Method + " is not allowed here: use " + allow,
+		allow:   allow,
+	})
+}

@@ -1,0 +1,86 @@
+package server
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/parser"
+)
+
+// getTransport serves GraphQL over HTTP GET (spec "GET"): the request
+// parameters are in the URL's query component, and only query operations
+// run, since GET is a safe method.
+type getTransport struct{ *httpTransport }
+
+var _ graphql.Transport = getTransport{}
+
+// Supports reports whether r is a GET this transport answers; WebSocket
+// upgrades are left to a WebSocket transport.
+func (t getTransport) Supports(r *http.Request) bool {
+	return r.Method == http.MethodGet && r.Header.Get("Upgrade") == ""
+}
+
+// Do serves one GET request.
+func (t getTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor) {
+	start := graphql.Now()
+	media, ok := t.begin(w, r)
+	if !ok {
+		return
+	}
+	defer t.guard(r.Context(), w, media)
+
+	values, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		writeRequestError(w, media, badRequest("the URL's query component is malformed: %v", err))
+		return
+	}
+	fields, re := queryFields(values)
+	if re != nil {
+		writeRequestError(w, media, re)
+		return
+	}
+	params, re := parseParams(fields)
+	if re != nil {
+		writeRequestError(w, media, re)
+		return
+	}
+
+	// Spec "GET": GET MUST NOT execute a mutation; if query and
+	// operationName select one the server MUST answer 405 and halt. The
+	// operation is found by parsing only, before validation, so that even an
+	// invalid mutation document is refused for its method first.
+	// Subscriptions are refused likewise: they are not safe to replay either.
+	if op := t.operationType(r.Context(), params); op == ast.Mutation || op == ast.Subscription {
+		writeRequestError(w, media, &requestError{
+			status:  http.StatusMethodNotAllowed,
+			code:    codeMethodNotAllowed,
+			message: "GET can only execute query operations: send " + string(op) + " operations with POST",
+			allow:   http.MethodPost,
+		})
+		return
+	}
+	params.ReadTime = graphql.TraceTiming{Start: start, End: graphql.Now()}
+	t.execute(w, r, exec, params, media)
+}
+
+// operationType returns the type of the operation params select, or "" when
+// the document does not parse or selects none: execution then reports why.
+// A document already in the query cache is not parsed again.
+func (t getTransport) operationType(ctx context.Context, params *graphql.RawParams) ast.Operation {
+	doc, ok := t.cache.Get(ctx, params.Query)
+	if !ok {
+		var err error
+		doc, err = parser.ParseQuery(&ast.Source{Input: params.Query})
+		if err != nil {
+			return ""
+		}
+	}
+	op := doc.Operations.ForName(params.OperationName)
+	if op == nil {
+		return ""
+	}
+	return op.Operation
+}
