@@ -1,0 +1,161 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/marketgraph/marketgraph/demo"
+	"github.com/marketgraph/marketgraph/loaders"
+)
+
+// config is every setting of every subcommand. Each flag has an environment
+// variable; the flag wins when both are given. The README's configuration
+// table lists the same names: keep them in step.
+type config struct {
+	Addr            string        // -addr, MARKETGRAPH_ADDR
+	DatabaseURL     string        // -database-url, DATABASE_URL
+	DBMaxConns      int           // -db-max-conns, MARKETGRAPH_DB_MAX_CONNS
+	Dev             bool          // -dev, MARKETGRAPH_DEV
+	Migrate         bool          // serve -migrate, MARKETGRAPH_MIGRATE
+	Seed            int64         // -seed, MARKETGRAPH_SEED
+	BatchWait       time.Duration // -batch-wait, MARKETGRAPH_BATCH_WAIT
+	BodyLimit       int64         // -body-limit, MARKETGRAPH_BODY_LIMIT
+	QueryCache      int           // -query-cache, MARKETGRAPH_QUERY_CACHE
+	ReadTimeout     time.Duration // -read-timeout, MARKETGRAPH_READ_TIMEOUT
+	WriteTimeout    time.Duration // -write-timeout, MARKETGRAPH_WRITE_TIMEOUT
+	IdleTimeout     time.Duration // -idle-timeout, MARKETGRAPH_IDLE_TIMEOUT
+	ShutdownTimeout time.Duration // -shutdown-timeout, MARKETGRAPH_SHUTDOWN_TIMEOUT
+	LogLevel        slog.Level    // -log-level, MARKETGRAPH_LOG_LEVEL
+}
+
+// parseConfig reads the flags of one subcommand over the environment. An
+// environment variable with a value that does not parse is an error naming
+// the variable, never silently ignored.
+func parseConfig(cmd string, args []string, getenv func(string) string, stderr io.Writer) (*config, error) {
+	fs := flag.NewFlagSet("marketgraph "+cmd, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	e := envReader{getenv: getenv}
+	c := &config{}
+	fs.StringVar(&c.Addr, "addr", e.str("MARKETGRAPH_ADDR", ":8080"), "listen address (MARKETGRAPH_ADDR)")
+	fs.StringVar(&c.DatabaseURL, "database-url", e.str("DATABASE_URL", ""), "PostgreSQL URL; empty runs on the embedded memory store (DATABASE_URL)")
+	fs.IntVar(&c.DBMaxConns, "db-max-conns", e.int("MARKETGRAPH_DB_MAX_CONNS", 10), "PostgreSQL pool size (MARKETGRAPH_DB_MAX_CONNS)")
+	// Dev mode defaults on only for the embedded default, where there is
+	// nothing to protect; without an explicit setting it is decided after
+	// the database URL is known (flag or environment).
+	devEnv := e.str("MARKETGRAPH_DEV", "")
+	fs.BoolVar(&c.Dev, "dev", e.bool("MARKETGRAPH_DEV", false), "dev mode: playground and introspection on (MARKETGRAPH_DEV; default on without DATABASE_URL)")
+	if cmd == "serve" {
+		fs.BoolVar(&c.Migrate, "migrate", e.bool("MARKETGRAPH_MIGRATE", false), "apply pending migrations before serving (MARKETGRAPH_MIGRATE)")
+	}
+	fs.Int64Var(&c.Seed, "seed", e.int64("MARKETGRAPH_SEED", demo.DefaultSeed), "seed of the demo dataset and the simulated feed (MARKETGRAPH_SEED)")
+	fs.DurationVar(&c.BatchWait, "batch-wait", e.duration("MARKETGRAPH_BATCH_WAIT", loaders.DefaultWait), "dataloader batching window, at most a few ms (MARKETGRAPH_BATCH_WAIT)")
+	fs.Int64Var(&c.BodyLimit, "body-limit", e.int64("MARKETGRAPH_BODY_LIMIT", 1<<20), "largest request body in bytes (MARKETGRAPH_BODY_LIMIT)")
+	fs.IntVar(&c.QueryCache, "query-cache", e.int("MARKETGRAPH_QUERY_CACHE", 1000), "parsed-document cache entries (MARKETGRAPH_QUERY_CACHE)")
+	fs.DurationVar(&c.ReadTimeout, "read-timeout", e.duration("MARKETGRAPH_READ_TIMEOUT", 10*time.Second), "HTTP server read timeout (MARKETGRAPH_READ_TIMEOUT)")
+	fs.DurationVar(&c.WriteTimeout, "write-timeout", e.duration("MARKETGRAPH_WRITE_TIMEOUT", 30*time.Second), "HTTP server write timeout (MARKETGRAPH_WRITE_TIMEOUT)")
+	fs.DurationVar(&c.IdleTimeout, "idle-timeout", e.duration("MARKETGRAPH_IDLE_TIMEOUT", 120*time.Second), "HTTP keep-alive idle timeout (MARKETGRAPH_IDLE_TIMEOUT)")
+	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", e.duration("MARKETGRAPH_SHUTDOWN_TIMEOUT", 15*time.Second), "graceful shutdown limit (MARKETGRAPH_SHUTDOWN_TIMEOUT)")
+	level := e.str("MARKETGRAPH_LOG_LEVEL", "info")
+	fs.StringVar(&level, "log-level", level, "debug, info, warn or error (MARKETGRAPH_LOG_LEVEL)")
+	if e.err != nil {
+		return nil, e.err
+	}
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	devFlag := false
+	fs.Visit(func(f *flag.Flag) { devFlag = devFlag || f.Name == "dev" })
+	if !devFlag && devEnv == "" {
+		c.Dev = c.DatabaseURL == ""
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("%s: unexpected argument %q", cmd, fs.Arg(0))
+	}
+	if err := c.LogLevel.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("-log-level / MARKETGRAPH_LOG_LEVEL: %q is not debug, info, warn or error", level)
+	}
+	return c, c.validate()
+}
+
+func (c *config) validate() error {
+	switch {
+	case c.DBMaxConns < 1 || c.DBMaxConns > 1000:
+		return fmt.Errorf("-db-max-conns / MARKETGRAPH_DB_MAX_CONNS: must be between 1 and 1000, got %d", c.DBMaxConns)
+	case c.BatchWait < 0 || c.BatchWait > 100*time.Millisecond:
+		return fmt.Errorf("-batch-wait / MARKETGRAPH_BATCH_WAIT: must be between 0 and 100ms, got %s", c.BatchWait)
+	case c.BodyLimit < 1024:
+		return fmt.Errorf("-body-limit / MARKETGRAPH_BODY_LIMIT: must be at least 1024 bytes, got %d", c.BodyLimit)
+	case c.QueryCache < 1:
+		return fmt.Errorf("-query-cache / MARKETGRAPH_QUERY_CACHE: must be at least 1, got %d", c.QueryCache)
+	case c.ReadTimeout <= 0 || c.WriteTimeout <= 0 || c.IdleTimeout <= 0 || c.ShutdownTimeout <= 0:
+		return fmt.Errorf("timeouts must be positive")
+	}
+	return nil
+}
+
+// envReader reads typed environment variables, keeping the first error.
+type envReader struct {
+	getenv func(string) string
+	err    error
+}
+
+func (e *envReader) str(name, def string) string {
+	if v := strings.TrimSpace(e.getenv(name)); v != "" {
+		return v
+	}
+	return def
+}
+
+func (e *envReader) fail(name, v, want string) {
+	if e.err == nil {
+		e.err = fmt.Errorf("%s: %q is not %s", name, v, want)
+	}
+}
+
+func (e *envReader) int(name string, def int) int {
+	return int(e.int64(name, int64(def)))
+}
+
+func (e *envReader) int64(name string, def int64) int64 {
+	v := e.str(name, "")
+	if v == "" {
+		return def
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil {
+		e.fail(name, v, "an integer")
+		return def
+	}
+	return n
+}
+
+func (e *envReader) bool(name string, def bool) bool {
+	v := e.str(name, "")
+	if v == "" {
+		return def
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		e.fail(name, v, "true or false")
+		return def
+	}
+	return b
+}
+
+func (e *envReader) duration(name string, def time.Duration) time.Duration {
+	v := e.str(name, "")
+	if v == "" {
+		return def
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		e.fail(name, v, "a duration such as 500us or 2s")
+		return def
+	}
+	return d
+}

@@ -1,0 +1,77 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/marketgraph/marketgraph/demo"
+	"github.com/marketgraph/marketgraph/postgres"
+)
+
+// openDB opens PostgreSQL for a subcommand that needs it.
+func openDB(ctx context.Context, cfg *config) (*postgres.DB, error) {
+	if cfg.DatabaseURL == "" {
+		return nil, fmt.Errorf("DATABASE_URL: not set (or pass -database-url)")
+	}
+	return postgres.Open(ctx, postgres.Config{URL: cfg.DatabaseURL, MaxConns: int32(cfg.DBMaxConns)})
+}
+
+// runMigrate applies pending migrations; running it again applies nothing.
+func runMigrate(ctx context.Context, cfg *config, stdout io.Writer) error {
+	db, err := openDB(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	applied, err := db.Migrate(ctx)
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	for _, v := range applied {
+		fmt.Fprintln(stdout, "applied", v)
+	}
+	if len(applied) == 0 {
+		fmt.Fprintln(stdout, "no pending migrations")
+	}
+	return nil
+}
+
+// runSeed loads the demo dataset. The first run records the seed and the
+// instant the dataset was generated for; later runs regenerate that same
+// dataset, so seeding again changes nothing.
+func runSeed(ctx context.Context, cfg *config, stdout io.Writer) error {
+	db, err := openDB(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	pending, err := db.PendingMigrations(ctx)
+	if err != nil {
+		return fmt.Errorf("check migrations: %w", err)
+	}
+	if len(pending) > 0 {
+		return fmt.Errorf("DATABASE_URL: %d migrations pending: run `marketgraph migrate` first", len(pending))
+	}
+	rec, ok, err := db.SeedRecord(ctx)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		rec, err = db.RecordSeed(ctx, postgres.SeedRecord{Seed: cfg.Seed, End: time.Now().UTC().Truncate(time.Hour)})
+		if err != nil {
+			return err
+		}
+	} else if rec.Seed != cfg.Seed {
+		fmt.Fprintf(stdout, "this database was seeded with -seed %d; regenerating that dataset\n", rec.Seed)
+	}
+	start := time.Now()
+	ds := demo.Generate(rec.Seed, rec.End)
+	if err := db.Load(ctx, ds); err != nil {
+		return fmt.Errorf("seed: %w", err)
+	}
+	fmt.Fprintf(stdout, "seeded %d assets, %d candles, %d signals (dataset end %s) in %s\n",
+		len(ds.Assets), len(ds.Candles), len(ds.Signals), ds.End.Format(time.RFC3339), time.Since(start).Round(time.Millisecond))
+	return nil
+}

@@ -1,0 +1,191 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/marketgraph/marketgraph"
+	"github.com/marketgraph/marketgraph/demo"
+	"github.com/marketgraph/marketgraph/graph"
+	"github.com/marketgraph/marketgraph/loaders"
+	"github.com/marketgraph/marketgraph/marketdata"
+	"github.com/marketgraph/marketgraph/memory"
+	"github.com/marketgraph/marketgraph/resolvers"
+	"github.com/marketgraph/marketgraph/server"
+)
+
+func newLogger(w io.Writer, level slog.Level) *slog.Logger {
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level}))
+}
+
+// runServe reads top to bottom: store, provider, handler, server, wait for
+// the signal, graceful shutdown.
+func runServe(ctx context.Context, cfg *config, log *slog.Logger, stdout io.Writer) error {
+	store, dataset, closeStore, err := openServeStore(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer closeStore()
+
+	provider := marketdata.NewSimulator(dataset, marketdata.SimulatorConfig{Seed: cfg.Seed})
+
+	handler := server.New(server.Config{
+		Schema: graph.NewExecutableSchema(graph.Config{Resolvers: resolvers.New(resolvers.Deps{
+			Store: store,
+			Log:   log,
+		})}),
+		Logger: log,
+		OperationContext: func(ctx context.Context) context.Context {
+			return loaders.With(ctx, loaders.New(loaders.Config{Store: store, Quotes: provider, Wait: cfg.BatchWait}))
+		},
+		Ready:          store.Ping,
+		BodyLimit:      cfg.BodyLimit,
+		QueryCacheSize: cfg.QueryCache,
+		Playground:     cfg.Dev,
+		Introspection:  cfg.Dev,
+	})
+
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("-addr / MARKETGRAPH_ADDR: listen on %s: %w", cfg.Addr, err)
+	}
+	srv := &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: cfg.ReadTimeout,
+		ReadTimeout:       cfg.ReadTimeout,
+		WriteTimeout:      cfg.WriteTimeout,
+		IdleTimeout:       cfg.IdleTimeout,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	base := "http://" + displayAddr(ln.Addr())
+	fmt.Fprintf(stdout, "marketgraph listening on %s/graphql\n", base)
+	if cfg.Dev {
+		fmt.Fprintf(stdout, "playground: %s/playground\n", base)
+	}
+	log.Info("serving", "addr", ln.Addr().String(), "store", storeKind(cfg), "dev", cfg.Dev)
+
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down", "timeout", cfg.ShutdownTimeout.String())
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("graceful shutdown: %w", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serve: %w", err)
+	}
+	log.Info("stopped")
+	return nil
+}
+
+// openServeStore opens the store serve runs on, and the dataset the
+// simulated feed anchors its prices to: on the embedded default both come
+// from the demo generator; on PostgreSQL the anchors are read back from the
+// database so quotes continue from its latest candles.
+func openServeStore(ctx context.Context, cfg *config, log *slog.Logger) (marketgraph.Store, *marketgraph.Dataset, func(), error) {
+	if cfg.DatabaseURL == "" {
+		start := time.Now()
+		ds := demo.Generate(cfg.Seed, time.Now())
+		store := memory.New()
+		if err := store.Load(ctx, ds); err != nil {
+			return nil, nil, nil, fmt.Errorf("load demo dataset: %w", err)
+		}
+		log.Info("embedded memory store ready", "assets", len(ds.Assets), "candles", len(ds.Candles),
+			"signals", len(ds.Signals), "took", time.Since(start).String())
+		return store, ds, func() {}, nil
+	}
+	db, err := openDB(ctx, cfg)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if cfg.Migrate {
+		applied, err := db.Migrate(ctx)
+		if err != nil {
+			db.Close()
+			return nil, nil, nil, fmt.Errorf("migrate: %w", err)
+		}
+		log.Info("migrations applied", "count", len(applied))
+	}
+	pending, err := db.PendingMigrations(ctx)
+	if err != nil {
+		db.Close()
+		return nil, nil, nil, fmt.Errorf("check migrations: %w", err)
+	}
+	if len(pending) > 0 {
+		db.Close()
+		return nil, nil, nil, fmt.Errorf("DATABASE_URL: %d migrations pending (%s): run `marketgraph migrate` or `marketgraph serve -migrate`",
+			len(pending), strings.Join(pending, ", "))
+	}
+	ds, err := anchorDataset(ctx, db)
+	if err != nil {
+		db.Close()
+		return nil, nil, nil, err
+	}
+	if len(ds.Assets) == 0 {
+		log.Warn("database has no assets: run `marketgraph seed`")
+	}
+	return db, ds, db.Close, nil
+}
+
+// anchorDataset reads what the simulator needs from a store: the catalog and
+// each asset's last day of minute candles.
+func anchorDataset(ctx context.Context, store marketgraph.Store) (*marketgraph.Dataset, error) {
+	page, err := store.ListAssets(ctx, marketgraph.AssetListParams{First: marketgraph.MaxAssetPageSize, Order: marketgraph.DefaultAssetOrder})
+	if err != nil {
+		return nil, fmt.Errorf("read catalog: %w", err)
+	}
+	ids := make([]string, len(page.Assets))
+	for i, a := range page.Assets {
+		ids[i] = a.ID
+	}
+	ds := &marketgraph.Dataset{Assets: page.Assets}
+	if len(ids) == 0 {
+		return ds, nil
+	}
+	byAsset, err := store.CandlesByAssets(ctx, ids, marketgraph.CandleRange{Interval: marketgraph.IntervalMinute, Last: 24*60 + 1})
+	if err != nil {
+		return nil, fmt.Errorf("read latest candles: %w", err)
+	}
+	for _, id := range ids {
+		cs := byAsset[id]
+		ds.Candles = append(ds.Candles, cs...)
+		if n := len(cs); n > 0 {
+			if end := cs[n-1].Start.Add(time.Minute); end.After(ds.End) {
+				ds.End = end
+			}
+		}
+	}
+	return ds, nil
+}
+
+func storeKind(cfg *config) string {
+	if cfg.DatabaseURL == "" {
+		return "memory"
+	}
+	return "postgres"
+}
+
+// displayAddr turns a listener address into one a browser can open.
+func displayAddr(a net.Addr) string {
+	tcp, ok := a.(*net.TCPAddr)
+	if !ok || tcp.IP.IsUnspecified() {
+		if ok {
+			return fmt.Sprintf("localhost:%d", tcp.Port)
+		}
+		return a.String()
+	}
+	return tcp.String()
+}

@@ -1,0 +1,54 @@
+// Package resolvers holds the hand-written GraphQL resolvers, one file per
+// GraphQL type. Resolvers translate: they map arguments, ask a loader (or,
+// for root lists, a service) and map errors. They hold no state of their own.
+package resolvers
+
+import (
+	"log/slog"
+	"time"
+
+	"github.com/marketgraph/marketgraph"
+	"github.com/marketgraph/marketgraph/graph"
+)
+
+// Deps is what the resolvers need. Per-operation loaders are not here: they
+// arrive in the context (loaders.For), installed by the server's operation
+// middleware.
+type Deps struct {
+	// Store answers the root lists that are not keyed (assets pages, symbol
+	// lookups); everything keyed goes through loaders.
+	Store marketgraph.Store
+	Log   *slog.Logger
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// Resolver is the root of the resolver tree.
+type Resolver struct {
+	store marketgraph.Store
+	log   *slog.Logger
+	now   func() time.Time
+}
+
+var _ graph.ResolverRoot = (*Resolver)(nil)
+
+// New returns the root resolver.
+func New(d Deps) *Resolver {
+	r := &Resolver{store: d.Store, log: d.Log, now: d.Now}
+	if r.log == nil {
+		r.log = slog.New(slog.DiscardHandler)
+	}
+	if r.now == nil {
+		r.now = time.Now
+	}
+	return r
+}
+
+// Query returns the Query resolver.
+func (r *Resolver) Query() graph.QueryResolver { return &queryResolver{r} }
+
+// Asset returns the Asset resolver.
+func (r *Resolver) Asset() graph.AssetResolver { return &assetResolver{r} }
+
+// Signal returns the Signal resolver.
+func (r *Resolver) Signal() graph.SignalResolver { return &signalResolver{r} }
