@@ -239,6 +239,8 @@ var requestErrorCases = []struct {
 	{"VariableMissing", `query ($n: Int!) { assets(first: $n) { totalCount } }`, "", ``, "BAD_USER_INPUT", `variable "$n"`},
 	{"VariableNull", `query ($n: Int!) { assets(first: $n) { totalCount } }`, "", `{"n":null}`, "BAD_USER_INPUT", `variable "$n"`},
 	{"VariableBadEnum", `query ($c: Currency) { marketOverview(currency: $c) { __typename } }`, "", `{"c":"DOGE"}`, "BAD_USER_INPUT", `variable "$c"`},
+	{"VariableBadTime", `query ($t: Time) { asset(id: "x") { candles(interval: DAY, from: $t) { close } } }`, "", `{"t":"2026-13-01"}`, "BAD_USER_INPUT", `variable "$t"`},
+	{"VariableTimeNotString", `query ($t: Time) { asset(id: "x") { candles(interval: DAY, from: $t) { close } } }`, "", `{"t":12}`, "BAD_USER_INPUT", `variable "$t"`},
 	{"IntrospectionDisabled", `{ __schema { queryType { name } } }`, "", "", "GRAPHQL_VALIDATION_FAILED", "introspection is disabled"},
 	{"Defer", `{ a: __typename ... @defer { b: __typename } }`, "", "", "BAD_REQUEST", "@defer"},
 }

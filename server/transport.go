@@ -82,6 +82,10 @@ func (t *httpTransport) execute(w http.ResponseWriter, r *http.Request, exec gra
 		t.requestErrors(ctx, w, exec, opCtx, errs, params.OperationName, media)
 		return
 	}
+	if err := coerceCustomScalars(opCtx); err != nil {
+		t.requestErrors(ctx, w, exec, opCtx, gqlerror.List{err}, params.OperationName, media)
+		return
+	}
 	if err := unsupportedOperation(opCtx); err != nil {
 		t.requestErrors(ctx, w, exec, opCtx, gqlerror.List{err}, params.OperationName, media)
 		return
