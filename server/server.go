@@ -15,7 +15,6 @@ import (
 	"github.com/99designs/gqlgen/graphql/handler"
 	"github.com/99designs/gqlgen/graphql/handler/extension"
 	"github.com/99designs/gqlgen/graphql/handler/lru"
-	"github.com/99designs/gqlgen/graphql/playground"
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
 	"github.com/vektah/gqlparser/v2/ast"
@@ -86,7 +85,8 @@ func New(cfg Config) http.Handler {
 	r.MethodNotAllowed(methodNotAllowed(r))
 	r.Handle(GraphQLPath, graphqlMethods(newGraphQL(cfg)))
 	if cfg.Playground {
-		r.Get("/playground", playground.Handler("marketgraph", GraphQLPath))
+		r.Method(http.MethodGet, "/playground", playgroundHandler(GraphQLPath))
+		r.Method(http.MethodGet, ideAssetPath+"*", ideAssetHandler())
 	}
 	r.Get("/healthz", healthz)
 	r.Head("/healthz", healthz)
