@@ -59,6 +59,11 @@ type Loaders struct {
 	// LatestSignalByAsset loads each asset's newest signal, nil when it has
 	// none.
 	LatestSignalByAsset *dataloader.Loader[string, *marketgraph.Signal]
+
+	// Cached reports whether these loaders keep what they loaded for the
+	// rest of the operation (false with Config.NoCache). Only then does
+	// loading a key early, to batch it, spare the later Load its own call.
+	Cached bool
 }
 
 // New returns a fresh set of loaders. Build one per operation: the cache
@@ -71,6 +76,7 @@ func New(cfg Config) *Loaders {
 		CandlesByAsset:      newLoader(cfg, candlesByAsset(cfg.Store)),
 		SignalsByAsset:      newLoader(cfg, signalsByAsset(cfg.Store)),
 		LatestSignalByAsset: newLoader(cfg, latestSignalByAsset(cfg.Store)),
+		Cached:              !cfg.NoCache,
 	}
 }
 

@@ -46,13 +46,6 @@ func (p *countingProvider) Quotes(ctx context.Context, ids []string, c marketgra
 	return p.QuoteProvider.Quotes(ctx, ids, c)
 }
 
-// countingWait is the batching window of the tests that count calls: far
-// wider than the 1 ms default so that, under -race with the rest of the suite
-// loading both cores, every resolver of a list reaches its loader inside one
-// window and the counts measure batching, not scheduling luck. (With 20 ms a
-// busy CI run was seen splitting one batch in two.)
-const countingWait = 100 * time.Millisecond
-
 // newHandler wires the real handler the way cmd/marketgraph does, with the
 // default batching window.
 func newHandler(store marketgraph.Store, quotes marketgraph.QuoteProvider, log *slog.Logger) http.Handler {

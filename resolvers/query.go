@@ -82,6 +82,7 @@ func (r *queryResolver) Assets(ctx context.Context, first *int, after *string, f
 	if len(conn.Edges) > 0 {
 		conn.PageInfo.EndCursor = &conn.Edges[len(conn.Edges)-1].Cursor
 	}
+	prefetchAssetFields(ctx, page.Assets)
 	return conn, nil
 }
 

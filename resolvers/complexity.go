@@ -1,0 +1,66 @@
+package resolvers
+
+import (
+	"time"
+
+	"github.com/marketgraph/marketgraph"
+	"github.com/marketgraph/marketgraph/graph"
+)
+
+// Complexity returns the cost model gqlgen checks an operation against
+// before running it (the server's complexity limit): every field costs 1
+// plus its children, and a list costs its children once per element it can
+// return, so the estimate follows what the operation may really fetch.
+// Lists take their size from their arguments (first, last), falling back to
+// the most they can return.
+func Complexity() graph.ComplexityRoot {
+	var c graph.ComplexityRoot
+	c.Query.Assets = func(child int, first *int, _ *string, _ *marketgraph.AssetFilter, _ *marketgraph.AssetOrder) int {
+		return 1 + child*size(first, marketgraph.DefaultAssetPageSize, marketgraph.MaxAssetPageSize)
+	}
+	// The overview reads a whole page of the catalog and its quotes, and
+	// lists up to top assets twice.
+	c.Query.MarketOverview = func(child int, _ *marketgraph.Currency, top *int) int {
+		return marketgraph.MaxAssetPageSize + child*size(top, 5, 50)
+	}
+	c.Asset.Candles = func(child int, i marketgraph.CandleInterval, from, to *time.Time, last *int) int {
+		return 1 + child*candleCount(i, from, to, last)
+	}
+	c.Asset.CandleSeries = func(child int, i marketgraph.CandleInterval, from, to *time.Time, last *int) int {
+		// Each column is one list of up to n scalars.
+		return 1 + child*candleCount(i, from, to, last)
+	}
+	c.Asset.Signals = func(child int, first *int) int {
+		return 1 + child*size(first, marketgraph.DefaultSignalFirst, marketgraph.MaxSignalFirst)
+	}
+	return c
+}
+
+// size is a list argument's value, its default when absent, clamped to
+// [0, max] (out-of-range values are refused later, by the resolver).
+func size(p *int, def, hi int) int {
+	n := def
+	if p != nil {
+		n = *p
+	}
+	return min(max(n, 0), hi)
+}
+
+// candleCount is how many candles a candles field may return.
+func candleCount(i marketgraph.CandleInterval, from, to *time.Time, last *int) int {
+	if last != nil {
+		return size(last, 0, marketgraph.MaxCandleLast)
+	}
+	if from == nil {
+		return marketgraph.DefaultCandleLast
+	}
+	d := i.Duration()
+	if d <= 0 {
+		return 1
+	}
+	span := marketgraph.MaxCandleRange[i]
+	if to != nil && to.After(*from) && to.Sub(*from) < span {
+		span = to.Sub(*from)
+	}
+	return max(int(span/d), 1)
+}

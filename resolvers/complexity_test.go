@@ -1,0 +1,46 @@
+package resolvers_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/99designs/gqlgen/complexity"
+	"github.com/vektah/gqlparser/v2"
+
+	"github.com/marketgraph/marketgraph/graph"
+	"github.com/marketgraph/marketgraph/resolvers"
+)
+
+// TestComplexity pins the cost estimates of representative queries: lists
+// multiply their children by the size their arguments ask for.
+func TestComplexity(t *testing.T) {
+	es := graph.NewExecutableSchema(graph.Config{Complexity: resolvers.Complexity()})
+	tests := []struct {
+		name  string
+		query string
+		want  int
+	}{
+		// assets: 1 + 100 × edges(1 + node(1 + quote(1+1) + candles(1 + 7×1) + latestSignal(1+1)))
+		{"HundredAssets", `{ assets(first: 100) { edges { node { quote { price } candles(interval: DAY, last: 7) { close } latestSignal { kind } } } } }`, 1 + 100*(1+(1+2+8+2))},
+		// default page of 20, one scalar each: 1 + 20 × (edges 1 + node 1 + id 1)
+		{"DefaultPage", `{ assets { edges { node { id } } } }`, 1 + 20*3},
+		// signals(first: 100) of signals(first: 100): the nesting multiplies.
+		{"NestedSignals", `{ asset(id: "bitcoin") { signals(first: 100) { asset { signals(first: 100) { id } } } } }`, 1 + (1 + 100*(1+(1+100*1)))},
+		// candles over a MINUTE range of one hour: 60 candles.
+		{"CandleRange", `{ asset(id: "bitcoin") { candles(interval: MINUTE, from: "2026-11-01T00:00:00Z", to: "2026-11-01T01:00:00Z") { close } } }`, 1 + (1 + 60)},
+		// the overview: a page of 250 plus top × children twice.
+		{"Overview", `{ marketOverview(top: 3) { totalMarketCap topGainers { id } topLosers { id } } }`, 250 + 3*(1+2+2)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			doc, errs := gqlparser.LoadQuery(es.Schema(), tt.query)
+			if errs != nil {
+				t.Fatal(errs)
+			}
+			got := complexity.Calculate(context.Background(), es, doc.Operations[0], nil)
+			if got != tt.want {
+				t.Errorf("complexity = %d, want %d", got, tt.want)
+			}
+		})
+	}
+}
