@@ -55,11 +55,14 @@ func newHandler(store marketgraph.Store, quotes marketgraph.QuoteProvider, log *
 // newHandlerWait is newHandler with a chosen batching window.
 func newHandlerWait(store marketgraph.Store, quotes marketgraph.QuoteProvider, log *slog.Logger, wait time.Duration) http.Handler {
 	return server.New(server.Config{
-		Schema: graph.NewExecutableSchema(graph.Config{Resolvers: resolvers.New(resolvers.Deps{
-			Store: store,
-			Log:   log,
-			Now:   func() time.Time { return quoteTime },
-		})}),
+		Schema: graph.NewExecutableSchema(graph.Config{
+			Resolvers: resolvers.New(resolvers.Deps{
+				Store: store,
+				Log:   log,
+				Now:   func() time.Time { return quoteTime },
+			}),
+			Complexity: resolvers.Complexity(),
+		}),
 		Logger: log,
 		OperationContext: func(ctx context.Context) context.Context {
 			return loaders.With(ctx, loaders.New(loaders.Config{Store: store, Quotes: quotes, Wait: wait}))

@@ -71,7 +71,13 @@ func runSeed(ctx context.Context, cfg *config, stdout io.Writer) error {
 	if err := db.Load(ctx, ds); err != nil {
 		return fmt.Errorf("seed: %w", err)
 	}
-	fmt.Fprintf(stdout, "seeded %d assets, %d candles, %d signals (dataset end %s) in %s\n",
-		len(ds.Assets), len(ds.Candles), len(ds.Signals), ds.End.Format(time.RFC3339), time.Since(start).Round(time.Millisecond))
+	if ok {
+		// Load inserts only missing rows: after a complete first run, none.
+		fmt.Fprintf(stdout, "already seeded (seed %d, dataset end %s): checked %d assets, %d candles, %d signals; existing rows are never changed (%s)\n",
+			rec.Seed, ds.End.Format(time.RFC3339), len(ds.Assets), len(ds.Candles), len(ds.Signals), time.Since(start).Round(time.Millisecond))
+		return nil
+	}
+	fmt.Fprintf(stdout, "seeded %d assets, %d candles, %d signals (seed %d, dataset end %s) in %s\n",
+		len(ds.Assets), len(ds.Candles), len(ds.Signals), rec.Seed, ds.End.Format(time.RFC3339), time.Since(start).Round(time.Millisecond))
 	return nil
 }

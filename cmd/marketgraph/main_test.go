@@ -144,10 +144,13 @@ func TestServe_Postgres(t *testing.T) {
 	if err := run(ctx, []string{"migrate"}, env(vars), &out, io.Discard); err != nil || !strings.Contains(out.String(), "no pending") {
 		t.Fatalf("second migrate: %v %q", err, out.String())
 	}
-	for i := 0; i < 2; i++ {
+	for i, want := range []string{"seeded 100 assets", "already seeded"} {
 		out.Reset()
 		if err := run(ctx, []string{"seed"}, env(vars), &out, io.Discard); err != nil {
 			t.Fatalf("seed %d: %v", i, err)
+		}
+		if !strings.HasPrefix(out.String(), want) {
+			t.Errorf("seed %d printed %q, want it to start with %q", i, out.String(), want)
 		}
 	}
 	base, stop := startServe(t, vars)

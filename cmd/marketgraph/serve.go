@@ -37,10 +37,10 @@ func runServe(ctx context.Context, cfg *config, log *slog.Logger, stdout io.Writ
 	provider := marketdata.NewSimulator(dataset, marketdata.SimulatorConfig{Seed: cfg.Seed})
 
 	handler := server.New(server.Config{
-		Schema: graph.NewExecutableSchema(graph.Config{Resolvers: resolvers.New(resolvers.Deps{
-			Store: store,
-			Log:   log,
-		})}),
+		Schema: graph.NewExecutableSchema(graph.Config{
+			Resolvers:  resolvers.New(resolvers.Deps{Store: store, Log: log}),
+			Complexity: resolvers.Complexity(),
+		}),
 		Logger: log,
 		OperationContext: func(ctx context.Context) context.Context {
 			return loaders.With(ctx, loaders.New(loaders.Config{Store: store, Quotes: provider, Wait: cfg.BatchWait}))
@@ -140,31 +140,40 @@ func openServeStore(ctx context.Context, cfg *config, log *slog.Logger) (marketg
 	return db, ds, db.Close, nil
 }
 
-// anchorDataset reads what the simulator needs from a store: the catalog and
-// each asset's last day of minute candles.
+// anchorDataset reads what the simulator needs from a store: the whole
+// catalog, page by page, and each asset's last day of minute candles.
 func anchorDataset(ctx context.Context, store marketgraph.Store) (*marketgraph.Dataset, error) {
-	page, err := store.ListAssets(ctx, marketgraph.AssetListParams{First: marketgraph.MaxAssetPageSize, Order: marketgraph.DefaultAssetOrder})
-	if err != nil {
-		return nil, fmt.Errorf("read catalog: %w", err)
+	ds := &marketgraph.Dataset{}
+	p := marketgraph.AssetListParams{First: marketgraph.MaxAssetPageSize, Order: marketgraph.DefaultAssetOrder}
+	for {
+		page, err := store.ListAssets(ctx, p)
+		if err != nil {
+			return nil, fmt.Errorf("read catalog: %w", err)
+		}
+		ds.Assets = append(ds.Assets, page.Assets...)
+		if !page.HasNextPage || len(page.Assets) == 0 {
+			break
+		}
+		c := marketgraph.CursorFor(page.Assets[len(page.Assets)-1], p.Order.Field)
+		p.After = &c
 	}
-	ids := make([]string, len(page.Assets))
-	for i, a := range page.Assets {
-		ids[i] = a.ID
-	}
-	ds := &marketgraph.Dataset{Assets: page.Assets}
-	if len(ids) == 0 {
-		return ds, nil
-	}
-	byAsset, err := store.CandlesByAssets(ctx, ids, marketgraph.CandleRange{Interval: marketgraph.IntervalMinute, Last: 24*60 + 1})
-	if err != nil {
-		return nil, fmt.Errorf("read latest candles: %w", err)
-	}
-	for _, id := range ids {
-		cs := byAsset[id]
-		ds.Candles = append(ds.Candles, cs...)
-		if n := len(cs); n > 0 {
-			if end := cs[n-1].Start.Add(time.Minute); end.After(ds.End) {
-				ds.End = end
+	for start := 0; start < len(ds.Assets); start += marketgraph.MaxAssetPageSize {
+		end := min(start+marketgraph.MaxAssetPageSize, len(ds.Assets))
+		ids := make([]string, 0, end-start)
+		for _, a := range ds.Assets[start:end] {
+			ids = append(ids, a.ID)
+		}
+		byAsset, err := store.CandlesByAssets(ctx, ids, marketgraph.CandleRange{Interval: marketgraph.IntervalMinute, Last: 24*60 + 1})
+		if err != nil {
+			return nil, fmt.Errorf("read latest candles: %w", err)
+		}
+		for _, id := range ids {
+			cs := byAsset[id]
+			ds.Candles = append(ds.Candles, cs...)
+			if n := len(cs); n > 0 {
+				if end := cs[n-1].Start.Add(time.Minute); end.After(ds.End) {
+					ds.End = end
+				}
 			}
 		}
 	}
