@@ -121,11 +121,16 @@ func (c AssetCursor) Encode() string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
+// maxCursorLen bounds the length of an encoded cursor; cursors Encode makes
+// for real assets are well under it.
+const maxCursorLen = 512
+
 // DecodeAssetCursor parses an opaque cursor made by Encode for the given
-// ordering. A cursor that is malformed or that belongs to another ordering is
-// a BAD_USER_INPUT error.
+// ordering. A cursor that is malformed, that holds a key no asset can have
+// (a rank outside the int32 range, a NaN or infinite number, an id with a
+// NUL byte...) or that belongs to another ordering is a BAD_USER_INPUT error.
 func DecodeAssetCursor(s string, field AssetOrderField) (*AssetCursor, error) {
-	if len(s) > 512 {
+	if len(s) > maxCursorLen {
 		return nil, Errorf(EBADINPUT, "after: cursor is too long")
 	}
 	b, err := base64.RawURLEncoding.DecodeString(s)
@@ -139,18 +144,32 @@ func DecodeAssetCursor(s string, field AssetOrderField) (*AssetCursor, error) {
 	if c.Field != field {
 		return nil, Errorf(EBADINPUT, "after: cursor belongs to another ordering (%s)", c.Field)
 	}
+	if err := checkCursor(&c); err != nil {
+		return nil, err
+	}
 	return &c, nil
 }
 
-// AssetService reads the asset catalog.
+// AssetService reads the asset catalog. Every implementation answers hostile
+// text (NUL bytes, invalid UTF-8, overlong strings; see CheckText) the same
+// way, as the methods below say, rather than with whatever its storage makes
+// of it.
 type AssetService interface {
 	// FindAssetsByIDs returns the assets with the given ids, in no particular
-	// order; ids that do not exist are simply absent.
+	// order; ids that do not exist are simply absent. That includes ids that
+	// fail CheckText, which no stored asset can have: they are skipped, not
+	// an error, because the ids of one call are often the keys of many
+	// unrelated fields batched together, and one bad key must not fail the
+	// others. Errors are INTERNAL only (the store is unreachable).
 	FindAssetsByIDs(ctx context.Context, ids []string) ([]*Asset, error)
 	// FindAssetBySymbol returns the highest-ranked asset with this symbol
-	// (case-insensitive), or NOT_FOUND.
+	// (case-insensitive). Returns BAD_USER_INPUT ("symbol: ...") when symbol
+	// fails CheckText, and NOT_FOUND when no asset has it, the empty symbol
+	// included.
 	FindAssetBySymbol(ctx context.Context, symbol string) (*Asset, error)
-	// ListAssets returns one page of assets. Returns BAD_USER_INPUT for
-	// parameters out of range.
+	// ListAssets returns one page of assets. Returns BAD_USER_INPUT for the
+	// parameters NormalizeListParams rejects: out of range, of an unknown
+	// ordering, with a malformed cursor, or with filter text that fails
+	// CheckText.
 	ListAssets(ctx context.Context, p AssetListParams) (*AssetPage, error)
 }

@@ -101,7 +101,8 @@ func (s *assets) addAssets(in []*marketgraph.Asset) {
 }
 
 // FindAssetsByIDs returns the assets with the given ids, each once, in no
-// particular order; unknown ids are absent.
+// particular order; unknown ids are absent, which covers ids that fail
+// CheckText since Load refuses them.
 func (s *Store) FindAssetsByIDs(ctx context.Context, ids []string) ([]*marketgraph.Asset, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
@@ -124,8 +125,12 @@ func (s *Store) FindAssetsByIDs(ctx context.Context, ids []string) ([]*marketgra
 }
 
 // FindAssetBySymbol returns the best-ranked asset with this symbol, compared
-// case-insensitively, or NOT_FOUND.
+// case-insensitively, or NOT_FOUND; BAD_USER_INPUT when symbol fails
+// CheckText, as every store answers.
 func (s *Store) FindAssetBySymbol(ctx context.Context, symbol string) (*marketgraph.Asset, error) {
+	if err := marketgraph.CheckText("symbol", symbol); err != nil {
+		return nil, err
+	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	e, ok := s.bySymbol[strings.ToLower(symbol)]

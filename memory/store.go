@@ -48,7 +48,8 @@ func (s *Store) Ping(ctx context.Context) error { return nil }
 // and so is the first of several equal rows within ds. Load checks the whole
 // dataset before changing anything, so a bad dataset changes nothing: every
 // candle and signal must belong to an asset of the store or of ds, every
-// interval must be known and no id may be empty.
+// interval must be known, no id may be empty and asset ids must pass
+// CheckText (as PostgreSQL requires, and lookups rely on).
 func (s *Store) Load(ctx context.Context, ds *marketgraph.Dataset) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("load: %w", err)
@@ -73,6 +74,9 @@ func (s *Store) check(ds *marketgraph.Dataset) error {
 	for i, a := range ds.Assets {
 		if a == nil || a.ID == "" {
 			return fmt.Errorf("asset %d: missing or without id", i)
+		}
+		if err := marketgraph.CheckText("id", a.ID); err != nil {
+			return fmt.Errorf("asset %d: %w", i, err)
 		}
 		known[a.ID] = true
 	}

@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/jackc/pgx/v5"
 
@@ -42,9 +43,11 @@ func (r assetRow) asset() *marketgraph.Asset {
 }
 
 // FindAssetsByIDs returns the assets with the given ids, in no particular
-// order; unknown ids are absent.
+// order; unknown ids are absent, and so are ids that fail CheckText, which
+// PostgreSQL could not even compare.
 func (db *DB) FindAssetsByIDs(ctx context.Context, ids []string) ([]*marketgraph.Asset, error) {
 	const q = `SELECT ` + assetColumns + ` FROM assets WHERE id = ANY($1)`
+	ids = lookupIDs(ids)
 	if len(ids) == 0 {
 		return []*marketgraph.Asset{}, nil
 	}
@@ -62,13 +65,32 @@ func (db *DB) FindAssetsByIDs(ctx context.Context, ids []string) ([]*marketgraph
 
 // FindAssetBySymbol returns the best-ranked asset with symbol, compared
 // case-insensitively (rank, then id, decides between namesakes), or
-// NOT_FOUND.
+// NOT_FOUND; BAD_USER_INPUT when symbol fails CheckText.
 func (db *DB) FindAssetBySymbol(ctx context.Context, symbol string) (*marketgraph.Asset, error) {
 	const q = `SELECT ` + assetColumns + ` FROM assets WHERE lower(symbol) = lower($1) ORDER BY rank, id LIMIT 1`
+	if err := marketgraph.CheckText("symbol", symbol); err != nil {
+		return nil, err
+	}
 	rows, _ := db.pool.Query(ctx, q, symbol)
 	r, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[assetRow])
 	if err != nil {
 		return nil, dbError(err, fmt.Sprintf("asset with symbol %q", symbol))
 	}
 	return r.asset(), nil
+}
+
+// lookupIDs returns the ids worth sending in a batch lookup: without
+// repeats, so an asset asked for twice is read once, and without the ids that
+// fail CheckText. No row can have those (Load refuses them), and PostgreSQL
+// would fail the whole statement on a NUL byte or invalid UTF-8 where the
+// memory store simply finds nothing.
+func lookupIDs(ids []string) []string {
+	out := make([]string, 0, len(ids))
+	for _, id := range ids {
+		if marketgraph.CheckText("id", id) == nil {
+			out = append(out, id)
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
 }

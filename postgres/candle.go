@@ -42,7 +42,7 @@ CROSS JOIN LATERAL (
 ) c`
 
 	out := map[string][]*marketgraph.Candle{}
-	ids := distinct(assetIDs)
+	ids := lookupIDs(assetIDs)
 	if len(ids) == 0 {
 		return out, nil
 	}
@@ -75,14 +75,6 @@ CROSS JOIN LATERAL (
 		slices.SortFunc(cs, func(a, b *marketgraph.Candle) int { return a.Start.Compare(b.Start) })
 	}
 	return out, nil
-}
-
-// distinct returns ids without repeats, so a batch that asks for one asset
-// twice does not read its rows twice.
-func distinct(ids []string) []string {
-	out := slices.Clone(ids)
-	slices.Sort(out)
-	return slices.Compact(out)
 }
 
 // ceilMicro rounds t up to PostgreSQL's microsecond precision (pgx would

@@ -8,6 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
+	"strconv"
 	"strings"
 	"time"
 
@@ -67,16 +69,17 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 	if pcfg.ConnConfig.ConnectTimeout == 0 {
 		pcfg.ConnConfig.ConnectTimeout = connectTimeout
 	}
-	where := fmt.Sprintf("%s:%d", pcfg.ConnConfig.Host, pcfg.ConnConfig.Port)
+	// JoinHostPort brackets an IPv6 address: [::1]:5432.
+	where := net.JoinHostPort(pcfg.ConnConfig.Host, strconv.Itoa(int(pcfg.ConnConfig.Port)))
 	password := pcfg.ConnConfig.Password
 
 	pool, err := pgxpool.NewWithConfig(ctx, pcfg)
 	if err != nil {
-		return nil, redact(fmt.Errorf("DATABASE_URL: cannot connect to PostgreSQL at %s: %w", where, err), password)
+		return nil, connectError(where, err, password)
 	}
 	if err := pool.Ping(ctx); err != nil {
 		pool.Close()
-		return nil, redact(fmt.Errorf("DATABASE_URL: cannot connect to PostgreSQL at %s: %w", where, err), password)
+		return nil, connectError(where, err, password)
 	}
 	log := cfg.Logger
 	if log == nil {
@@ -96,27 +99,57 @@ func (db *DB) Ping(ctx context.Context) error {
 	return nil
 }
 
-// redactedError hides a password that a driver error might repeat, while
-// errors.Is and errors.As still see the cause.
-type redactedError struct {
+// connectError is the error of a failed connection: one line naming
+// DATABASE_URL and the host, with the password masked, wrapping the driver's
+// error so that errors.Is and errors.As still see it.
+func connectError(where string, err error, password string) error {
+	msg := "DATABASE_URL: cannot connect to PostgreSQL at " + where + ": " + oneLine(err.Error())
+	if password != "" {
+		// The driver's message should not hold the password, but a
+		// start-up error ends up in logs, so this does not rely on it.
+		msg = strings.ReplaceAll(msg, password, "xxxxx")
+	}
+	return &connectErr{msg: msg, err: err}
+}
+
+// connectErr is an error with a message of its own over a driver error.
+type connectErr struct {
 	msg string
 	err error
 }
 
-func (e *redactedError) Error() string { return e.msg }
-func (e *redactedError) Unwrap() error { return e.err }
+func (e *connectErr) Error() string { return e.msg }
+func (e *connectErr) Unwrap() error { return e.err }
 
-// redact masks password in err's message.
-func redact(err error, password string) error {
-	if password == "" || !strings.Contains(err.Error(), password) {
-		return err
+// oneLine folds a multi-line driver message into one line. pgx lists one
+// indented line per host and attempt (two per address with sslmode=prefer);
+// log lines and a terminal read better with them joined by "; ", a line
+// that repeats the one before dropped, and the heading's colon kept.
+func oneLine(s string) string {
+	var b strings.Builder
+	prev := ""
+	for _, line := range strings.Split(s, "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || line == prev {
+			continue
+		}
+		switch {
+		case b.Len() == 0:
+		case strings.HasSuffix(prev, ":"):
+			b.WriteString(" ")
+		default:
+			b.WriteString("; ")
+		}
+		b.WriteString(line)
+		prev = line
 	}
-	return &redactedError{msg: strings.ReplaceAll(err.Error(), password, "xxxxx"), err: errors.Unwrap(err)}
+	return b.String()
 }
 
 // dbError is the one place driver errors become domain errors: no rows is
 // NOT_FOUND, a unique violation CONFLICT, data that breaks a foreign key or a
-// check BAD_USER_INPUT; anything else is wrapped with what was being done
+// check, text the database cannot store or a number out of its column's
+// range BAD_USER_INPUT; anything else is wrapped with what was being done
 // and reaches clients as INTERNAL.
 func dbError(err error, what string) error {
 	if err == nil {
@@ -134,6 +167,13 @@ func dbError(err error, what string) error {
 			return marketgraph.Errorf(marketgraph.EBADINPUT, "%s: %s", what, pgErr.Detail)
 		case "23514", "23502", "22P02": // check_violation, not_null_violation, invalid_text_representation
 			return marketgraph.Errorf(marketgraph.EBADINPUT, "%s: invalid data (%s)", what, pgErr.Message)
+		case "22021", "22P05": // character_not_in_repertoire, untranslatable_character
+			// A backstop: the domain rejects such text first (CheckText).
+			// The server's message quotes the bytes at fault, so it is
+			// not passed on.
+			return marketgraph.Errorf(marketgraph.EBADINPUT, "%s: text with a character the database cannot store", what)
+		case "22003": // numeric_value_out_of_range
+			return marketgraph.Errorf(marketgraph.EBADINPUT, "%s: a number out of range", what)
 		}
 	}
 	return fmt.Errorf("%s: %w", what, err)

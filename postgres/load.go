@@ -116,6 +116,11 @@ func validateDataset(ds *marketgraph.Dataset) error {
 		case a.ID == "":
 			return bad("asset %d has no id", i)
 		}
+		// Lookups skip ids that fail CheckText as unknown (see lookupIDs),
+		// so an asset holding one could never be found.
+		if err := marketgraph.CheckText("id", a.ID); err != nil {
+			return bad("asset %d: %s", i, marketgraph.ErrorMessage(err))
+		}
 	}
 	for i, c := range ds.Candles {
 		switch {

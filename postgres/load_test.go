@@ -27,6 +27,10 @@ func TestLoad_BadData(t *testing.T) {
 	}{
 		{"NilDataset", nil, "no dataset"},
 		{"AssetWithoutID", &marketgraph.Dataset{Assets: []*marketgraph.Asset{{Symbol: "X"}}}, "asset 0 has no id"},
+		{"AssetIDWithNUL", &marketgraph.Dataset{Assets: []*marketgraph.Asset{btc, {ID: "x\x00", Symbol: "X"}}}, "asset 1: id: must not contain NUL bytes"},
+		// Only ids are checked before the database sees them; other text
+		// PostgreSQL cannot store is still BAD_USER_INPUT, not INTERNAL.
+		{"NameWithNUL", &marketgraph.Dataset{Assets: []*marketgraph.Asset{{ID: "x", Symbol: "X", Name: "X\x00"}}}, "load dataset: text with a character the database cannot store"},
 		{"UnknownInterval", &marketgraph.Dataset{Assets: []*marketgraph.Asset{btc}, Candles: []*marketgraph.Candle{candle("bitcoin", "WEEK")}}, `unknown interval "WEEK"`},
 		{"CandleOfUnknownAsset", &marketgraph.Dataset{Assets: []*marketgraph.Asset{btc}, Candles: []*marketgraph.Candle{candle("nope", marketgraph.IntervalDay)}}, "nope"},
 		{"SignalOfUnknownAsset", &marketgraph.Dataset{Signals: []*marketgraph.Signal{signal("s1", "nope", marketgraph.SignalBuy, 0.5)}}, "nope"},

@@ -17,6 +17,11 @@ func TestOpen_Errors(t *testing.T) {
 		// Port 1 on the loopback refuses connections at once.
 		{"Unreachable", "postgres://mg:" + password + "@127.0.0.1:1/mg?sslmode=disable", "127.0.0.1:1"},
 		{"UnreachableKeywordValue", "host=127.0.0.1 port=1 user=mg password=" + password + " dbname=mg sslmode=disable", "127.0.0.1:1"},
+		// pgx reports one line per host and attempt (sslmode=prefer tries
+		// each address twice); the error must still be one line.
+		{"UnreachableByName", "postgres://mg:" + password + "@localhost:1/mg", "localhost:1"},
+		{"UnreachableSeveralHosts", "postgres://mg:" + password + "@127.0.0.1:1,127.0.0.1:2/mg", "127.0.0.1:2"},
+		{"UnreachableIPv6", "postgres://mg:" + password + "@[::1]:1/mg?sslmode=disable", "[::1]:1"},
 		{"Unparsable", "postgres://mg:" + password + "@127.0.0.1:notaport/mg", ""},
 		{"Empty", "", ""},
 		{"UnknownParameter", "postgres://mg:" + password + "@127.0.0.1/mg?sslmode=sometimes", ""},
@@ -36,6 +41,9 @@ func TestOpen_Errors(t *testing.T) {
 			}
 			if password != "" && strings.Contains(msg, password) {
 				t.Errorf("error %q contains the password", msg)
+			}
+			if strings.ContainsAny(msg, "\r\n") {
+				t.Errorf("error %q spans several lines", msg)
 			}
 			if tc.wantHost != "" && !strings.Contains(msg, tc.wantHost) {
 				t.Errorf("error %q does not name the host %s", msg, tc.wantHost)

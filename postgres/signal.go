@@ -50,7 +50,7 @@ CROSS JOIN LATERAL (
 ORDER BY s.asset_id, s.emitted_at DESC, s.id DESC`
 
 	out := map[string][]*marketgraph.Signal{}
-	ids := distinct(assetIDs)
+	ids := lookupIDs(assetIDs)
 	if len(ids) == 0 || first <= 0 {
 		return out, nil
 	}
@@ -78,7 +78,7 @@ CROSS JOIN LATERAL (
 ) s`
 
 	out := map[string]*marketgraph.Signal{}
-	ids := distinct(assetIDs)
+	ids := lookupIDs(assetIDs)
 	if len(ids) == 0 {
 		return out, nil
 	}

@@ -61,6 +61,21 @@ func testLoad(t *testing.T, newStore func(t *testing.T) marketgraph.Store) {
 			t.Fatalf("Load(empty dataset): %v", err)
 		}
 	})
+	t.Run("UnstorableAssetID", func(t *testing.T) {
+		// Lookups treat such ids as unknown, so no store may hold one.
+		for name, id := range hostileTexts() {
+			ds := &marketgraph.Dataset{Assets: []*marketgraph.Asset{
+				{ID: "fine", Symbol: "FINE", Name: "Fine", Rank: 1},
+				{ID: id, Symbol: "BAD", Name: "Bad", Rank: 2},
+			}}
+			if err := s.Load(ctx, ds); err == nil {
+				t.Errorf("%s: Load succeeded, want an error", name)
+			}
+		}
+		if page := list(t, s, marketgraph.AssetListParams{First: 10}); page.TotalCount != 0 {
+			t.Errorf("after refused Loads: %v, want an empty store", ids(page.Assets))
+		}
+	})
 	ds := Fixture()
 	if err := s.Load(ctx, ds); err != nil {
 		t.Fatalf("Load(Fixture()): %v", err)

@@ -24,6 +24,13 @@
 //   - Parameters are validated as marketgraph.NormalizeListParams does.
 //   - FindAssetsByIDs returns each asset at most once. FindAssetBySymbol
 //     prefers the lowest rank number.
+//   - Text that fails marketgraph.CheckText (a NUL byte, invalid UTF-8, too
+//     long) gets the domain's answer, never the storage's: BAD_USER_INPUT
+//     from FindAssetBySymbol and ListAssets (filter or cursor), and "no such
+//     asset" from FindAssetsByIDs, CandlesByAssets, SignalsByAssets and
+//     LatestSignals, which batch unrelated keys. So does a cursor whose rank
+//     is outside the int32 range or whose number is NaN or infinite. Load
+//     refuses an asset whose id fails CheckText.
 //   - Times come back in UTC (Location() == time.UTC), floats bit for bit.
 //   - SignalsByAssets with first <= 0 returns no signals.
 //   - Stores hand out copies: mutating a result or a loaded Dataset does not
@@ -63,6 +70,7 @@ func Run(t *testing.T, newStore func(t *testing.T) marketgraph.Store) {
 	t.Run("SignalsByAssets", func(t *testing.T) { testSignalsByAssets(t, s) })
 	t.Run("LatestSignals", func(t *testing.T) { testLatestSignals(t, s) })
 	t.Run("Copies", func(t *testing.T) { testCopies(t, s) })
+	t.Run("HostileInput", func(t *testing.T) { testHostileInput(t, s) })
 }
 
 // formatTime shows an instant and its location, so a time that is equal but
