@@ -97,6 +97,11 @@ type AssetCursor struct {
 	Str string  `json:"s,omitempty"`
 	Num float64 `json:"n,omitempty"`
 	ID  string  `json:"id"`
+	// Dir is the direction of the listing the cursor was issued for. The
+	// stores ignore it (a position is a position in either direction); the
+	// API refuses a cursor issued for the other direction, which would
+	// silently continue from an unrelated place.
+	Dir OrderDirection `json:"d,omitempty"`
 }
 
 // CursorFor returns the cursor of a in the given ordering.

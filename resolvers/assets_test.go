@@ -90,6 +90,21 @@ func TestAssets_Paging(t *testing.T) {
 		}
 	})
 
+	t.Run("CursorOfOtherDirection", func(t *testing.T) {
+		body := post(t, h, q, map[string]any{"order": map[string]any{"field": "NAME", "direction": "ASC"}})
+		var data struct {
+			Assets struct{ PageInfo struct{ EndCursor string } }
+		}
+		if err := json.Unmarshal(decode(t, body).Data, &data); err != nil {
+			t.Fatal(err)
+		}
+		body = post(t, h, q, map[string]any{"after": data.Assets.PageInfo.EndCursor, "order": map[string]any{"field": "NAME", "direction": "DESC"}})
+		r := decode(t, body)
+		if len(r.Errors) != 1 || r.Errors[0].Extensions["code"] != "BAD_USER_INPUT" {
+			t.Errorf("want BAD_USER_INPUT, got %s", body)
+		}
+	})
+
 	t.Run("FilterSearchCaseInsensitive", func(t *testing.T) {
 		body := post(t, h, `{ assets(first: 250, filter: {search: "BiTcOiN"}) { totalCount edges { node { id name } } } }`, nil)
 		var data struct {

@@ -63,6 +63,9 @@ func (r *queryResolver) Assets(ctx context.Context, first *int, after *string, f
 		if p.After, err = marketgraph.DecodeAssetCursor(*after, p.Order.Field); err != nil {
 			return nil, err
 		}
+		if p.After.Dir != p.Order.Direction {
+			return nil, marketgraph.Errorf(marketgraph.EBADINPUT, "after: cursor belongs to another ordering (%s %s)", p.After.Field, p.After.Dir)
+		}
 	}
 	page, err := r.store.ListAssets(ctx, p)
 	if err != nil {
@@ -75,7 +78,9 @@ func (r *queryResolver) Assets(ctx context.Context, first *int, after *string, f
 	}
 	l := loaders.For(ctx)
 	for i, a := range page.Assets {
-		conn.Edges[i] = &graph.AssetEdge{Cursor: marketgraph.CursorFor(a, p.Order.Field).Encode(), Node: a}
+		c := marketgraph.CursorFor(a, p.Order.Field)
+		c.Dir = p.Order.Direction
+		conn.Edges[i] = &graph.AssetEdge{Cursor: c.Encode(), Node: a}
 		// Signals and nested lookups of the same asset need no second read.
 		l.AssetByID.Prime(ctx, a.ID, a)
 	}
