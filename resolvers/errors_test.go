@@ -27,6 +27,9 @@ func TestErrors(t *testing.T) {
 	}{
 		{"UnknownAssetID", `{ asset(id: "no-such-coin") { id } }`, "NOT_FOUND", "no-such-coin", "asset", `"asset":null`},
 		{"UnknownSymbol", `{ asset(symbol: "NOPE") { id } }`, "NOT_FOUND", "NOPE", "asset", `"asset":null`},
+		{"IDWithNUL", "{ asset(id: \"bit\\u0000coin\") { id } }", "BAD_USER_INPUT", "NUL", "asset", `"asset":null`},
+		{"SymbolWithNUL", "{ asset(symbol: \"BT\\u0000C\") { id } }", "BAD_USER_INPUT", "NUL", "asset", `"asset":null`},
+		{"SearchWithNUL", "{ assets(filter: {search: \"bit\\u0000\"}) { totalCount } }", "BAD_USER_INPUT", "NUL", "assets", `"data":null`},
 		{"IDAndSymbol", `{ asset(id: "bitcoin", symbol: "BTC") { id } }`, "BAD_USER_INPUT", "symbol", "asset", `"asset":null`},
 		{"NeitherIDNorSymbol", `{ asset { id } }`, "BAD_USER_INPUT", "id", "asset", `"asset":null`},
 		{"FirstTooLarge", `{ assets(first: 251) { totalCount } }`, "BAD_USER_INPUT", "first", "assets", `"data":null`},

@@ -26,6 +26,9 @@ func (r *queryResolver) Asset(ctx context.Context, id *string, symbol *string) (
 		if *id == "" {
 			return nil, marketgraph.Errorf(marketgraph.EBADINPUT, "id: must not be empty")
 		}
+		if err := marketgraph.CheckText("id", *id); err != nil {
+			return nil, err
+		}
 		return loaders.For(ctx).AssetByID.Load(ctx, *id)()
 	case symbol != nil:
 		s := strings.TrimSpace(*symbol)
