@@ -35,18 +35,24 @@ const maskedMessage = "internal error"
 // serving a GraphQL operation into what the client sees, and so the one
 // place that sets extensions.code:
 //
+//   - a panic, turned into an error by Recover (which logged it), shows as
+//     "internal error" with code INTERNAL;
+//   - an error wrapping context.DeadlineExceeded, in an operation whose
+//     time limit (Config.OperationTimeout) has passed, shows as
+//     COST_LIMIT_EXCEEDED saying so, and is logged once per operation, at
+//     warn level: the client asked for too much, the server is fine;
 //   - an error whose chain holds a *marketgraph.Error shows that error's
-//     Message and Code;
+//     Message and Code, unless the code is INTERNAL (see below);
 //   - errors gqlgen raises about the document itself (parse and validation
 //     failures, which gqlgen's errcode package marks GRAPHQL_PARSE_FAILED and
 //     GRAPHQL_VALIDATION_FAILED, and any other *gqlerror.Error that carries a
 //     code and wraps nothing) pass through unchanged;
-//   - an argument value that gqlgen could not unmarshal during execution (a
-//     malformed Time, for instance: custom scalars are not checked by
-//     validation) becomes BAD_USER_INPUT naming the argument;
-//   - anything else is a bug or an outage the client cannot act on: its
-//     message becomes "internal error" with code INTERNAL, and the real error
-//     is logged once, at error level, with the request id and the path.
+//   - an argument value that gqlgen could not unmarshal during execution
+//     becomes BAD_USER_INPUT naming the argument;
+//   - anything else, a *marketgraph.Error with code INTERNAL included, is a
+//     bug or an outage the client cannot act on: its message becomes
+//     "internal error" with code INTERNAL, and the real error is logged
+//     once, at error level, with the request id and the path.
 //
 // The error's path and locations are kept in every case.
 func ErrorPresenter(log *slog.Logger) graphql.ErrorPresenterFunc {
@@ -59,8 +65,21 @@ func ErrorPresenter(log *slog.Logger) graphql.ErrorPresenterFunc {
 			gqlErr = gqlerror.WrapPath(graphql.GetPath(ctx), err)
 		}
 
+		if errors.As(err, new(recovered)) {
+			return present(gqlErr, err, maskedMessage, marketgraph.EINTERNAL)
+		}
+		if limit, ok := timedOut(ctx, err); ok {
+			if limit.logged.CompareAndSwap(false, true) {
+				log.WarnContext(ctx, "graphql operation timed out",
+					slog.String("request_id", middleware.GetReqID(ctx)),
+					slog.String("path", gqlErr.Path.String()),
+					slog.Duration("limit", limit.limit),
+				)
+			}
+			return present(gqlErr, err, limit.Error(), marketgraph.ECOSTLIMIT)
+		}
 		var domain *marketgraph.Error
-		if errors.As(err, &domain) {
+		if errors.As(err, &domain) && domain.Code != marketgraph.EINTERNAL {
 			return present(gqlErr, err, domain.Message, domain.Code)
 		}
 		if gqlErr.Err == nil && hasCode(gqlErr) {
@@ -86,8 +105,8 @@ func ErrorPresenter(log *slog.Logger) graphql.ErrorPresenterFunc {
 // Recover returns gqlgen's recover function: a panic in a resolver becomes
 // an INTERNAL error on that field rather than a crashed process. The panic
 // value and the stack are logged here, with the request id; the returned
-// error is a *marketgraph.Error so that the presenter shows it masked without
-// logging it a second time.
+// error tells the presenter to show it masked without logging it a second
+// time.
 func Recover(log *slog.Logger) graphql.RecoverFunc {
 	return func(ctx context.Context, p any) error {
 		log.ErrorContext(ctx, "panic serving graphql",
@@ -95,8 +114,25 @@ func Recover(log *slog.Logger) graphql.RecoverFunc {
 			slog.String("panic", redact(fmt.Sprint(p))),
 			slog.String("stack", string(debug.Stack())),
 		)
-		return marketgraph.Errorf(marketgraph.EINTERNAL, maskedMessage)
+		return recovered{}
 	}
+}
+
+// recovered is the error Recover returns for a panic it has logged.
+type recovered struct{}
+
+func (recovered) Error() string { return "panic recovered (logged with its stack)" }
+
+// timedOut reports whether err is the failure of a call that ran out of the
+// operation's time (see timeLimit), and returns the limit that passed. A
+// DeadlineExceeded of a call's own timeout, while the operation still has
+// time, is not one.
+func timedOut(ctx context.Context, err error) (*operationTimeout, bool) {
+	var limit *operationTimeout
+	if !errors.Is(err, context.DeadlineExceeded) || !errors.As(context.Cause(ctx), &limit) {
+		return nil, false
+	}
+	return limit, true
 }
 
 // present copies gqlErr with a new message and code, so that errors shared

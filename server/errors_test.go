@@ -107,6 +107,10 @@ func TestErrorPresenter_PlainErrorIsMaskedAndLoggedOnce(t *testing.T) {
 		// A gqlerror with no code, made by hand: not one of gqlgen's
 		// document errors, so masked too.
 		"UncodedGQLError": &gqlerror.Error{Message: "hunter2", Path: ast.Path{ast.PathName("q")}},
+		// A domain error with code INTERNAL is no more for the client's
+		// eyes than any other failure.
+		"InternalDomainError":        marketgraph.Errorf(marketgraph.EINTERNAL, "%s", secret),
+		"WrappedInternalDomainError": fmt.Errorf("list assets: %w", marketgraph.Errorf(marketgraph.EINTERNAL, "%s", secret)),
 	} {
 		t.Run(name, func(t *testing.T) {
 			before := len(logs.errorRecords())

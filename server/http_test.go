@@ -241,6 +241,21 @@ var requestErrorCases = []struct {
 	{"VariableBadEnum", `query ($c: Currency) { marketOverview(currency: $c) { __typename } }`, "", `{"c":"DOGE"}`, "BAD_USER_INPUT", `variable "$c"`},
 	{"VariableBadTime", `query ($t: Time) { asset(id: "x") { candles(interval: DAY, from: $t) { close } } }`, "", `{"t":"2026-13-01"}`, "BAD_USER_INPUT", `variable "$t"`},
 	{"VariableTimeNotString", `query ($t: Time) { asset(id: "x") { candles(interval: DAY, from: $t) { close } } }`, "", `{"t":12}`, "BAD_USER_INPUT", `variable "$t"`},
+	// GraphQL enum values are case-sensitive; gqlparser's coercion is not.
+	{"VariableEnumWrongCase", `query ($c: Currency) { marketOverview(currency: $c) { __typename } }`, "", `{"c":"usd"}`, "BAD_USER_INPUT", `variable "$c" got an invalid value: "usd" is not a value of Currency (USD, EUR, BTC, ETH)`},
+	{"VariableEnumNotAString", `query ($c: Currency) { marketOverview(currency: $c) { __typename } }`, "", `{"c":["USD"]}`, "BAD_USER_INPUT", `variable "$c"`},
+	{"VariableEnumInInputObject", `query ($o: AssetOrder) { assets(orderBy: $o) { totalCount } }`, "", `{"o":{"field":"name","direction":"DESC"}}`, "BAD_USER_INPUT", `variable "$o" got an invalid value at "field": "name" is not a value of AssetOrderField (RANK, NAME, MARKET_CAP, CHANGE_24H)`},
+	{"VariableEnumInInputObjectWrongCase", `query ($o: AssetOrder) { assets(orderBy: $o) { totalCount } }`, "", `{"o":{"field":"NAME","direction":"desc"}}`, "BAD_USER_INPUT", `variable "$o" got an invalid value at "direction": "desc" is not a value of OrderDirection (ASC, DESC)`},
+	{"VariableTimeWithoutZone", `query ($t: Time) { asset(id: "x") { candles(interval: DAY, to: $t) { close } } }`, "", `{"t":"2026-01-01T00:00:00"}`, "BAD_USER_INPUT", `variable "$t" got an invalid value: "2026-01-01T00:00:00" is not an RFC 3339 time`},
+	// Spec "Values of Correct Type": a literal that is not a value of its
+	// custom scalar fails validation, in the selected operation or not.
+	{"LiteralBadTime", `{ asset(id: "bitcoin") { candles(interval: DAY, from: "2026-13-01") { close } } }`, "", "", "GRAPHQL_VALIDATION_FAILED", `argument "from" of field "candles": "2026-13-01" is not an RFC 3339 time`},
+	{"LiteralTimeNumber", `{ asset(id: "bitcoin") { candles(interval: DAY, to: 1767225600) { close } } }`, "", "", "GRAPHQL_VALIDATION_FAILED", `argument "to" of field "candles": want an RFC 3339 string, got a number`},
+	{"LiteralTimeEnum", `{ asset(id: "bitcoin") { candles(interval: DAY, to: DAY) { close } } }`, "", "", "GRAPHQL_VALIDATION_FAILED", `argument "to" of field "candles": want an RFC 3339 string, got an enum value`},
+	{"LiteralBadTimeInFragment", `{ asset(id: "x") { ...F } } fragment F on Asset { candleSeries(interval: HOUR, to: "yesterday") { close } }`, "", "", "GRAPHQL_VALIDATION_FAILED", `argument "to" of field "candleSeries": "yesterday" is not an RFC 3339 time`},
+	{"LiteralBadTimeInInlineFragment", `{ asset(id: "x") { ... on Asset { candles(interval: HOUR, from: "2026-02-30T00:00:00Z") { close } } } }`, "", "", "GRAPHQL_VALIDATION_FAILED", `argument "from" of field "candles"`},
+	{"LiteralBadTimeInOtherOperation", `query A { __typename } query B { asset(id: "x") { candles(interval: DAY, from: "x") { close } } }`, "A", "", "GRAPHQL_VALIDATION_FAILED", `argument "from" of field "candles": "x" is not an RFC 3339 time`},
+	{"DefaultValueBadTime", `query ($t: Time = "2026-02-30T00:00:00Z") { asset(id: "x") { candles(interval: DAY, from: $t) { close } } }`, "", "", "GRAPHQL_VALIDATION_FAILED", `the default value of variable "$t": "2026-02-30T00:00:00Z" is not an RFC 3339 time`},
 	{"IntrospectionDisabled", `{ __schema { queryType { name } } }`, "", "", "GRAPHQL_VALIDATION_FAILED", "introspection is disabled"},
 	{"Defer", `{ a: __typename ... @defer { b: __typename } }`, "", "", "BAD_REQUEST", "@defer"},
 }
@@ -285,6 +300,43 @@ func TestGraphQL_RequestErrorStatus(t *testing.T) {
 						t.Errorf("%s: message = %q, want it to contain %q", method, msg, tc.message)
 					}
 				}
+			}
+		})
+	}
+}
+
+// Input the checks before execution must let through: the operations
+// execute (with no resolvers, the first field fails, so data is null or
+// holds nulls, but it is there) and answer 200.
+func TestGraphQL_ValidInputIsExecuted(t *testing.T) {
+	ts, _ := newServer(t, nil)
+	candles := `query ($t: Time) { asset(id: "x") { candles(interval: DAY, from: $t) { close } } }`
+	order := `query ($o: AssetOrder) { assets(orderBy: $o) { totalCount } }`
+	for _, tc := range []struct{ name, query, variables string }{
+		{"EnumVariable", `query ($c: Currency) { marketOverview(currency: $c) { __typename } }`, `{"c":"EUR"}`},
+		{"EnumVariableNull", `query ($c: Currency) { marketOverview(currency: $c) { __typename } }`, `{"c":null}`},
+		{"EnumVariableDefault", `query ($c: Currency = BTC) { marketOverview(currency: $c) { __typename } }`, ``},
+		{"InputObject", order, `{"o":{"field":"MARKET_CAP","direction":"DESC"}}`},
+		{"InputObjectFieldDefaulted", order, `{"o":{"field":"CHANGE_24H"}}`},
+		{"InputObjectFieldNull", order, `{"o":{"field":"RANK","direction":null}}`},
+		{"InputObjectLiteralWithVariable", `query ($d: OrderDirection) { assets(orderBy: {field: NAME, direction: $d}) { totalCount } }`, `{"d":"ASC"}`},
+		{"TimeVariable", candles, `{"t":"2026-01-02T03:04:05Z"}`},
+		{"TimeVariableOffsetAndFraction", candles, `{"t":"2026-01-02T03:04:05.123456+02:00"}`},
+		{"TimeVariableNull", candles, `{"t":null}`},
+		{"TimeLiteral", `{ asset(id: "x") { candles(interval: DAY, from: "2026-01-02T03:04:05Z", to: null) { close } } }`, ``},
+		{"TimeDefault", `query ($t: Time = "2026-01-02T00:00:00Z") { asset(id: "x") { candles(interval: DAY, from: $t) { close } } }`, ``},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			body := `{"query":` + jsonString(tc.query)
+			if tc.variables != "" {
+				body += `,"variables":` + tc.variables
+			}
+			res := postQuery(t, ts, gqlResponse, body+"}")
+			if res.status != http.StatusOK || !res.hasData() {
+				t.Fatalf("got %d %s, want 200 with data", res.status, res.body)
+			}
+			if code := res.code(t); code != "INTERNAL" {
+				t.Errorf("code = %q, want INTERNAL from the missing resolver: %s", code, res.body)
 			}
 		})
 	}

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/handler"
@@ -54,6 +55,33 @@ type Config struct {
 	Playground bool
 	// Introspection allows __schema and __type queries.
 	Introspection bool
+
+	// ComplexityLimit caps the complexity of an operation, computed before
+	// execution as gqlgen does, from the schema's complexity functions (list
+	// fields multiply their selection's cost); a costlier operation is
+	// refused with COST_LIMIT_EXCEEDED, its cost and the limit in the
+	// error's extensions, and 400 with application/graphql-response+json.
+	// 0 means DefaultComplexityLimit, a negative value turns the limit off.
+	// It bounds what one request can ask for; budgets per caller come on
+	// top, and can read the cost with extension.GetComplexityStats.
+	ComplexityLimit int
+	// MaxDepth caps how deeply an operation's fields nest, fragments
+	// included and introspection fields not counted. The schema has cycles
+	// (asset → latestSignal → asset ...), so a short document could ask for
+	// an arbitrarily deep answer; a deeper operation is refused as
+	// GRAPHQL_VALIDATION_FAILED before its complexity is computed or
+	// anything runs. 0 means DefaultMaxDepth, a negative value turns the
+	// limit off.
+	MaxDepth int
+	// OperationTimeout bounds how long a query or mutation runs: resolvers,
+	// loaders and stores see the deadline through their context, and calls
+	// cut short by it fail with COST_LIMIT_EXCEEDED ("the operation ran
+	// longer than its 15s limit") while the fields already resolved are
+	// answered. It keeps a slow upstream or an expensive query from holding
+	// connections and goroutines indefinitely; subscriptions are not
+	// bounded. 0 means DefaultOperationTimeout, a negative value means no
+	// limit.
+	OperationTimeout time.Duration
 }
 
 // New returns the HTTP handler for every endpoint: /graphql, /playground
@@ -71,6 +99,15 @@ func New(cfg Config) http.Handler {
 	}
 	if cfg.QueryCacheSize == 0 {
 		cfg.QueryCacheSize = DefaultQueryCacheSize
+	}
+	if cfg.ComplexityLimit == 0 {
+		cfg.ComplexityLimit = DefaultComplexityLimit
+	}
+	if cfg.MaxDepth == 0 {
+		cfg.MaxDepth = DefaultMaxDepth
+	}
+	if cfg.OperationTimeout == 0 {
+		cfg.OperationTimeout = DefaultOperationTimeout
 	}
 	log := cfg.Logger
 
@@ -96,7 +133,8 @@ func New(cfg Config) http.Handler {
 }
 
 // newGraphQL builds the gqlgen handler with this package's transports,
-// presenter and recover function.
+// presenter, recover function, validation rules and extensions. Limits that
+// are not positive are off (New has replaced zero values with defaults).
 func newGraphQL(cfg Config) *handler.Server {
 	var cache graphql.Cache[*ast.QueryDocument] = graphql.NoCache[*ast.QueryDocument]{}
 	if cfg.QueryCacheSize > 0 {
@@ -114,10 +152,28 @@ func newGraphQL(cfg Config) *handler.Server {
 	srv.SetQueryCache(cache)
 	srv.SetErrorPresenter(shared.present)
 	srv.SetRecoverFunc(shared.recover)
+	srv.SetValidationRulesFn(validationRules)
+
+	// Operation context mutators run in this order, after validation and
+	// variable coercion, before execution: what is wrong with the input
+	// first, then what the server will not do.
+	srv.Use(variableCheck{schema: cfg.Schema.Schema()})
 	if cfg.Introspection {
 		srv.Use(extension.Introspection{})
 	} else {
 		srv.Use(introspectionGuard{})
+	}
+	if cfg.MaxDepth > 0 {
+		srv.Use(depthLimit{max: cfg.MaxDepth})
+	}
+	if cfg.ComplexityLimit > 0 {
+		srv.Use(costLimit{es: cfg.Schema, limit: cfg.ComplexityLimit})
+	}
+
+	// Operation middleware: the first is outermost, so the operation's
+	// context, and the loaders made from it, carry the deadline.
+	if cfg.OperationTimeout > 0 {
+		srv.AroundOperations(timeLimit(cfg.OperationTimeout))
 	}
 	if opCtx := cfg.OperationContext; opCtx != nil {
 		srv.AroundOperations(func(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {

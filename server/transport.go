@@ -74,16 +74,14 @@ func (t *httpTransport) execute(w http.ResponseWriter, r *http.Request, exec gra
 	params.Headers = r.Header
 
 	// CreateOperationContext parses and validates the document (through the
-	// query cache), selects the operation (GetOperation) and coerces the
-	// variables (CoerceVariableValues). Any error here is a request error:
-	// execution does not start and the response has no data entry.
+	// query cache), selects the operation (GetOperation), coerces the
+	// variables (CoerceVariableValues) and runs the operation context
+	// mutators: the variable check, the introspection guard and the limits
+	// (see newGraphQL). Any error here is a request error: execution does
+	// not start and the response has no data entry.
 	opCtx, errs := exec.CreateOperationContext(ctx, params)
 	if len(errs) > 0 {
 		t.requestErrors(ctx, w, exec, opCtx, errs, params.OperationName, media)
-		return
-	}
-	if err := coerceCustomScalars(opCtx); err != nil {
-		t.requestErrors(ctx, w, exec, opCtx, gqlerror.List{err}, params.OperationName, media)
 		return
 	}
 	if err := unsupportedOperation(opCtx); err != nil {
