@@ -1,6 +1,7 @@
 package resolvers
 
 import (
+	"math"
 	"time"
 
 	"github.com/marketgraph/marketgraph"
@@ -16,22 +17,22 @@ import (
 func Complexity() graph.ComplexityRoot {
 	var c graph.ComplexityRoot
 	c.Query.Assets = func(child int, first *int, _ *string, _ *marketgraph.AssetFilter, _ *marketgraph.AssetOrder) int {
-		return 1 + child*size(first, marketgraph.DefaultAssetPageSize, marketgraph.MaxAssetPageSize)
+		return add(1, mul(child, size(first, marketgraph.DefaultAssetPageSize, marketgraph.MaxAssetPageSize)))
 	}
 	// The overview reads a whole page of the catalog and its quotes, and
 	// lists up to top assets twice.
 	c.Query.MarketOverview = func(child int, _ *marketgraph.Currency, top *int) int {
-		return marketgraph.MaxAssetPageSize + child*size(top, 5, 50)
+		return add(marketgraph.MaxAssetPageSize, mul(child, size(top, 5, 50)))
 	}
 	c.Asset.Candles = func(child int, i marketgraph.CandleInterval, from, to *time.Time, last *int) int {
-		return 1 + child*candleCount(i, from, to, last)
+		return add(1, mul(child, candleCount(i, from, to, last)))
 	}
 	c.Asset.CandleSeries = func(child int, i marketgraph.CandleInterval, from, to *time.Time, last *int) int {
 		// Each column is one list of up to n scalars.
-		return 1 + child*candleCount(i, from, to, last)
+		return add(1, mul(child, candleCount(i, from, to, last)))
 	}
 	c.Asset.Signals = func(child int, first *int) int {
-		return 1 + child*size(first, marketgraph.DefaultSignalFirst, marketgraph.MaxSignalFirst)
+		return add(1, mul(child, size(first, marketgraph.DefaultSignalFirst, marketgraph.MaxSignalFirst)))
 	}
 	return c
 }
@@ -63,4 +64,20 @@ func candleCount(i marketgraph.CandleInterval, from, to *time.Time, last *int) i
 		span = to.Sub(*from)
 	}
 	return max(int(span/d), 1)
+}
+
+// mul and add saturate at the largest int: a cost that wrapped around would
+// make the most expensive query look free.
+func mul(a, b int) int {
+	if a != 0 && b > math.MaxInt/a {
+		return math.MaxInt
+	}
+	return a * b
+}
+
+func add(a, b int) int {
+	if b > math.MaxInt-a {
+		return math.MaxInt
+	}
+	return a + b
 }

@@ -2,6 +2,7 @@ package resolvers_test
 
 import (
 	"context"
+	"math"
 	"testing"
 
 	"github.com/99designs/gqlgen/complexity"
@@ -28,6 +29,9 @@ func TestComplexity(t *testing.T) {
 		{"NestedSignals", `{ asset(id: "bitcoin") { signals(first: 100) { asset { signals(first: 100) { id } } } } }`, 1 + (1 + 100*(1+(1+100*1)))},
 		// candles over a MINUTE range of one hour: 60 candles.
 		{"CandleRange", `{ asset(id: "bitcoin") { candles(interval: MINUTE, from: "2026-11-01T00:00:00Z", to: "2026-11-01T01:00:00Z") { close } } }`, 1 + (1 + 60)},
+		// six levels of signals(first: 100) overflow an int64 without
+		// saturation; the cost must stay at the maximum, not wrap.
+		{"Saturates", `{ asset(id: "x") { signals(first: 100) { asset { signals(first: 100) { asset { signals(first: 100) { asset { signals(first: 100) { asset { signals(first: 100) { asset { signals(first: 100) { asset { signals(first: 100) { asset { signals(first: 100) { asset { signals(first: 100) { asset { signals(first: 100) { id } } } } } } } } } } } } } } } } } } } } }`, math.MaxInt},
 		// the overview: a page of 250 plus top × children twice.
 		{"Overview", `{ marketOverview(top: 3) { totalMarketCap topGainers { id } topLosers { id } } }`, 250 + 3*(1+2+2)},
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/marketgraph/marketgraph/demo"
 	"github.com/marketgraph/marketgraph/loaders"
+	"github.com/marketgraph/marketgraph/server"
 )
 
 // config is every setting of every subcommand. Each flag has an environment
@@ -26,6 +27,9 @@ type config struct {
 	BatchWait       time.Duration // -batch-wait, MARKETGRAPH_BATCH_WAIT
 	BodyLimit       int64         // -body-limit, MARKETGRAPH_BODY_LIMIT
 	QueryCache      int           // -query-cache, MARKETGRAPH_QUERY_CACHE
+	ComplexityLimit int           // -complexity-limit, MARKETGRAPH_COMPLEXITY_LIMIT
+	MaxDepth        int           // -max-depth, MARKETGRAPH_MAX_DEPTH
+	OpTimeout       time.Duration // -operation-timeout, MARKETGRAPH_OPERATION_TIMEOUT
 	ReadTimeout     time.Duration // -read-timeout, MARKETGRAPH_READ_TIMEOUT
 	WriteTimeout    time.Duration // -write-timeout, MARKETGRAPH_WRITE_TIMEOUT
 	IdleTimeout     time.Duration // -idle-timeout, MARKETGRAPH_IDLE_TIMEOUT
@@ -56,6 +60,9 @@ func parseConfig(cmd string, args []string, getenv func(string) string, stderr i
 	fs.DurationVar(&c.BatchWait, "batch-wait", e.duration("MARKETGRAPH_BATCH_WAIT", loaders.DefaultWait), "dataloader batching window, at most a few ms (MARKETGRAPH_BATCH_WAIT)")
 	fs.Int64Var(&c.BodyLimit, "body-limit", e.int64("MARKETGRAPH_BODY_LIMIT", 1<<20), "largest request body in bytes (MARKETGRAPH_BODY_LIMIT)")
 	fs.IntVar(&c.QueryCache, "query-cache", e.int("MARKETGRAPH_QUERY_CACHE", 1000), "parsed-document cache entries (MARKETGRAPH_QUERY_CACHE)")
+	fs.IntVar(&c.ComplexityLimit, "complexity-limit", e.int("MARKETGRAPH_COMPLEXITY_LIMIT", server.DefaultComplexityLimit), "largest estimated cost of one operation; lists count once per element (MARKETGRAPH_COMPLEXITY_LIMIT; -1 turns it off)")
+	fs.IntVar(&c.MaxDepth, "max-depth", e.int("MARKETGRAPH_MAX_DEPTH", server.DefaultMaxDepth), "deepest field nesting of one operation (MARKETGRAPH_MAX_DEPTH; -1 turns it off)")
+	fs.DurationVar(&c.OpTimeout, "operation-timeout", e.duration("MARKETGRAPH_OPERATION_TIMEOUT", server.DefaultOperationTimeout), "longest a query may run (MARKETGRAPH_OPERATION_TIMEOUT)")
 	fs.DurationVar(&c.ReadTimeout, "read-timeout", e.duration("MARKETGRAPH_READ_TIMEOUT", 10*time.Second), "HTTP server read timeout (MARKETGRAPH_READ_TIMEOUT)")
 	fs.DurationVar(&c.WriteTimeout, "write-timeout", e.duration("MARKETGRAPH_WRITE_TIMEOUT", 30*time.Second), "HTTP server write timeout (MARKETGRAPH_WRITE_TIMEOUT)")
 	fs.DurationVar(&c.IdleTimeout, "idle-timeout", e.duration("MARKETGRAPH_IDLE_TIMEOUT", 120*time.Second), "HTTP keep-alive idle timeout (MARKETGRAPH_IDLE_TIMEOUT)")
@@ -92,8 +99,14 @@ func (c *config) validate() error {
 		return fmt.Errorf("-body-limit / MARKETGRAPH_BODY_LIMIT: must be at least 1024 bytes, got %d", c.BodyLimit)
 	case c.QueryCache < 1:
 		return fmt.Errorf("-query-cache / MARKETGRAPH_QUERY_CACHE: must be at least 1, got %d", c.QueryCache)
-	case c.ReadTimeout <= 0 || c.WriteTimeout <= 0 || c.IdleTimeout <= 0 || c.ShutdownTimeout <= 0:
+	case c.ReadTimeout <= 0 || c.WriteTimeout <= 0 || c.IdleTimeout <= 0 || c.ShutdownTimeout <= 0 || c.OpTimeout <= 0:
 		return fmt.Errorf("timeouts must be positive")
+	case c.OpTimeout >= c.WriteTimeout:
+		// The connection would be cut before the operation could report
+		// its own timeout.
+		return fmt.Errorf("-operation-timeout / MARKETGRAPH_OPERATION_TIMEOUT (%s) must be shorter than -write-timeout / MARKETGRAPH_WRITE_TIMEOUT (%s)", c.OpTimeout, c.WriteTimeout)
+	case c.ComplexityLimit == 0 || c.MaxDepth == 0:
+		return fmt.Errorf("-complexity-limit and -max-depth must be positive, or -1 to turn them off")
 	}
 	return nil
 }

@@ -183,6 +183,8 @@ func TestRun_Config(t *testing.T) {
 		{"Unreachable", []string{"migrate"}, map[string]string{"DATABASE_URL": "postgres://u:s3cret@127.0.0.1:1/x?connect_timeout=2"}, "DATABASE_URL"},
 		{"MalformedURL", []string{"seed"}, map[string]string{"DATABASE_URL": "postgres://u:s3cret@[::1"}, "DATABASE_URL"},
 		{"BadAddr", []string{"serve", "-addr", "256.0.0.1:99999"}, nil, "MARKETGRAPH_ADDR"},
+		{"OperationOutlivesWrite", []string{"serve", "-operation-timeout", "40s"}, nil, "MARKETGRAPH_WRITE_TIMEOUT"},
+		{"ZeroDepth", []string{"serve", "-max-depth", "0"}, nil, "max-depth"},
 		{"StrayArgument", []string{"serve", "extra"}, nil, "extra"},
 	}
 	for _, tt := range tests {

@@ -45,11 +45,14 @@ func runServe(ctx context.Context, cfg *config, log *slog.Logger, stdout io.Writ
 		OperationContext: func(ctx context.Context) context.Context {
 			return loaders.With(ctx, loaders.New(loaders.Config{Store: store, Quotes: provider, Wait: cfg.BatchWait}))
 		},
-		Ready:          store.Ping,
-		BodyLimit:      cfg.BodyLimit,
-		QueryCacheSize: cfg.QueryCache,
-		Playground:     cfg.Dev,
-		Introspection:  cfg.Dev,
+		Ready:            store.Ping,
+		BodyLimit:        cfg.BodyLimit,
+		QueryCacheSize:   cfg.QueryCache,
+		ComplexityLimit:  cfg.ComplexityLimit,
+		MaxDepth:         cfg.MaxDepth,
+		OperationTimeout: cfg.OpTimeout,
+		Playground:       cfg.Dev,
+		Introspection:    cfg.Dev,
 	})
 
 	ln, err := net.Listen("tcp", cfg.Addr)
