@@ -62,34 +62,40 @@ type Loaders struct {
 
 	// Cached reports whether these loaders keep what they loaded for the
 	// rest of the operation (false with Config.NoCache). Only then does
-	// loading a key early, to batch it, spare the later Load its own call.
+	// prefetching spare the later Load its own call.
 	Cached bool
+
+	prefetchQuotes  prefetcher[QuoteKey, *marketgraph.Quote]
+	prefetchCandles prefetcher[CandleKey, []*marketgraph.Candle]
+	prefetchSignals prefetcher[SignalsKey, []*marketgraph.Signal]
+	prefetchLatest  prefetcher[string, *marketgraph.Signal]
 }
 
 // New returns a fresh set of loaders. Build one per operation: the cache
 // lives as long as the Loaders, and sharing it across operations would serve
 // stale quotes.
 func New(cfg Config) *Loaders {
-	return &Loaders{
-		AssetByID:           newLoader(cfg, assetsByID(cfg.Store)),
-		QuoteByAsset:        newLoader(cfg, quotesByAsset(cfg.Quotes)),
-		CandlesByAsset:      newLoader(cfg, candlesByAsset(cfg.Store)),
-		SignalsByAsset:      newLoader(cfg, signalsByAsset(cfg.Store)),
-		LatestSignalByAsset: newLoader(cfg, latestSignalByAsset(cfg.Store)),
-		Cached:              !cfg.NoCache,
-	}
+	l := &Loaders{Cached: !cfg.NoCache}
+	l.AssetByID, _ = newLoader(cfg, assetsByID(cfg.Store))
+	l.QuoteByAsset, l.prefetchQuotes = newLoader(cfg, quotesByAsset(cfg.Quotes))
+	l.CandlesByAsset, l.prefetchCandles = newLoader(cfg, candlesByAsset(cfg.Store))
+	l.SignalsByAsset, l.prefetchSignals = newLoader(cfg, signalsByAsset(cfg.Store))
+	l.LatestSignalByAsset, l.prefetchLatest = newLoader(cfg, latestSignalByAsset(cfg.Store))
+	return l
 }
 
-func newLoader[K comparable, V any](cfg Config, fn dataloader.BatchFunc[K, V]) *dataloader.Loader[K, V] {
+// newLoader returns a loader and the prefetcher that fills its cache.
+func newLoader[K comparable, V any](cfg Config, fn dataloader.BatchFunc[K, V]) (*dataloader.Loader[K, V], prefetcher[K, V]) {
 	wait := cfg.Wait
 	if wait <= 0 {
 		wait = DefaultWait
 	}
-	opts := []dataloader.Option[K, V]{dataloader.WithWait[K, V](wait)}
+	var cache dataloader.Cache[K, V] = dataloader.NewCache[K, V]()
 	if cfg.NoCache {
-		opts = append(opts, dataloader.WithCache[K, V](&dataloader.NoCache[K, V]{}))
+		cache = &dataloader.NoCache[K, V]{}
 	}
-	return dataloader.NewBatchedLoader(fn, opts...)
+	l := dataloader.NewBatchedLoader(fn, dataloader.WithWait[K, V](wait), dataloader.WithCache(cache))
+	return l, prefetcher[K, V]{cache: cache, fn: fn}
 }
 
 type ctxKey struct{}

@@ -18,10 +18,10 @@ import (
 // machine the hundred goroutines of a page do not all reach their loaders
 // inside one window, and a page that should cost one provider call costs two
 // or three. So the assets resolver, which knows every asset of the page,
-// looks ahead at what the query selects under edges.node, starts each of
-// those loads itself in one goroutine, and flushes the loaders at once: one
-// batch per loader, whatever the scheduler does. The element resolvers then
-// find their keys in the operation's loader cache.
+// looks ahead at what the query selects under edges.node and prefetches
+// those keys: one batch call per loader, whatever the scheduler does (see
+// loaders.Loaders.PrefetchQuotes). The element resolvers then find their
+// keys in the operation's loader cache.
 //
 // Only the fields that go through loaders are looked at; a field whose
 // arguments do not parse is skipped, and its resolver reports the error.
@@ -31,7 +31,12 @@ func prefetchAssetFields(ctx context.Context, assets []*marketgraph.Asset) {
 		return
 	}
 	opCtx := graphql.GetOperationContext(ctx)
-	var quotes, candles, signals, latest bool
+	var (
+		quotes  []loaders.QuoteKey
+		candles []loaders.CandleKey
+		signals []loaders.SignalsKey
+		latest  []string
+	)
 	for _, edges := range graphql.CollectFieldsCtx(ctx, []string{"AssetConnection"}) {
 		if edges.Name != "edges" {
 			continue
@@ -49,18 +54,16 @@ func prefetchAssetFields(ctx context.Context, assets []*marketgraph.Asset) {
 						cur = marketgraph.Currency(s)
 					}
 					for _, a := range assets {
-						l.QuoteByAsset.Load(ctx, loaders.QuoteKey{AssetID: a.ID, Currency: cur})
+						quotes = append(quotes, loaders.QuoteKey{AssetID: a.ID, Currency: cur})
 					}
-					quotes = true
 				case "candles", "candleSeries":
 					rng, ok := candleArgs(args)
 					if !ok {
 						continue
 					}
 					for _, a := range assets {
-						l.CandlesByAsset.Load(ctx, loaders.NewCandleKey(a.ID, rng))
+						candles = append(candles, loaders.NewCandleKey(a.ID, rng))
 					}
-					candles = true
 				case "signals":
 					first := marketgraph.DefaultSignalFirst
 					if v, present := args["first"]; present && v != nil {
@@ -74,30 +77,24 @@ func prefetchAssetFields(ctx context.Context, assets []*marketgraph.Asset) {
 						continue
 					}
 					for _, a := range assets {
-						l.SignalsByAsset.Load(ctx, loaders.SignalsKey{AssetID: a.ID, First: first})
+						signals = append(signals, loaders.SignalsKey{AssetID: a.ID, First: first})
 					}
-					signals = true
 				case "latestSignal":
-					for _, a := range assets {
-						l.LatestSignalByAsset.Load(ctx, a.ID)
+					if latest == nil {
+						for _, a := range assets {
+							latest = append(latest, a.ID)
+						}
 					}
-					latest = true
 				}
 			}
 		}
 	}
-	if quotes {
-		l.QuoteByAsset.Flush()
-	}
-	if candles {
-		l.CandlesByAsset.Flush()
-	}
-	if signals {
-		l.SignalsByAsset.Flush()
-	}
-	if latest {
-		l.LatestSignalByAsset.Flush()
-	}
+	// Each of these is one batch call (per currency, range or size), all
+	// running concurrently; none of them waits.
+	l.PrefetchQuotes(ctx, quotes)
+	l.PrefetchCandles(ctx, candles)
+	l.PrefetchSignals(ctx, signals)
+	l.PrefetchLatestSignals(ctx, latest)
 }
 
 // candleArgs reads the arguments of candles or candleSeries the way the
