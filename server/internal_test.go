@@ -122,7 +122,7 @@ func TestUnsupportedOperation(t *testing.T) {
 	}{
 		{"Query", `{ a { b } }`, ""},
 		{"Mutation", `mutation { a }`, ""},
-		{"Subscription", `subscription { priceTicks { price } }`, "subscriptions are not served"},
+		{"Subscription", `subscription { priceTicks { price } }`, "subscriptions cannot be answered"},
 		{"DeferInline", `{ a { ... @defer { b } } }`, "@defer"},
 		{"DeferSpread", `{ a { ...F @defer } } fragment F on A { b }`, "@defer"},
 		{"DeferInsideFragment", `{ ...G } fragment G on Query { a { ... @defer { b } } }`, "@defer"},

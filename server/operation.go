@@ -115,7 +115,7 @@ func unsupportedOperation(opCtx *graphql.OperationContext) *gqlerror.Error {
 		// Spec "Overview": subscriptions are beyond the scope of GraphQL
 		// over HTTP. A JSON response carries one result, not a stream, so
 		// rather than answer with the first event only, refuse.
-		err = gqlerror.ErrorPosf(op.Position, "subscriptions are not served as a single JSON response: subscribe over a WebSocket or with Accept: text/event-stream")
+		err = gqlerror.ErrorPosf(op.Position, "subscriptions cannot be answered with a single JSON response")
 	default:
 		if p := findDefer(opCtx.Doc, op.SelectionSet, map[string]bool{}); p != nil {
 			err = gqlerror.ErrorPosf(p, "@defer is not supported: the response would need incremental delivery, which this endpoint does not offer")
