@@ -172,6 +172,16 @@ type AssetService interface {
 	// fails CheckText, and NOT_FOUND when no asset has it, the empty symbol
 	// included.
 	FindAssetBySymbol(ctx context.Context, symbol string) (*Asset, error)
+	// FindAssetsBySymbols is FindAssetBySymbol for many symbols in one call,
+	// so a document with many asset(symbol:) fields costs one read. The map
+	// is keyed by each symbol upper-cased (strings.ToUpper), and the asset of
+	// a key is the one FindAssetBySymbol returns for it: the best-ranked
+	// asset whose symbol equals the key case-insensitively (lowest rank
+	// number, then lowest id). Symbols that match nothing are simply absent,
+	// and so are symbols that fail CheckText, for the reason FindAssetsByIDs
+	// gives: the symbols of one call are the keys of unrelated fields, and
+	// one bad key must not fail the others. Errors are INTERNAL only.
+	FindAssetsBySymbols(ctx context.Context, symbols []string) (map[string]*Asset, error)
 	// ListAssets returns one page of assets. Returns BAD_USER_INPUT for the
 	// parameters NormalizeListParams rejects: out of range, of an unknown
 	// ordering, with a malformed cursor, or with filter text that fails

@@ -3,6 +3,7 @@ package loaders
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/graph-gophers/dataloader/v7"
 
@@ -27,6 +28,30 @@ func assetsByID(s marketgraph.AssetService) dataloader.BatchFunc[string, *market
 					rs[i] = &dataloader.Result[*marketgraph.Asset]{Data: a}
 				} else {
 					rs[i] = &dataloader.Result[*marketgraph.Asset]{Error: marketgraph.Errorf(marketgraph.ENOTFOUND, "asset %q not found", k)}
+				}
+			}
+			return rs
+		})
+	}
+}
+
+// assetsBySymbol loads the assets of a batch of upper-cased symbols with
+// one FindAssetsBySymbols call.
+func assetsBySymbol(s marketgraph.AssetService) dataloader.BatchFunc[string, *marketgraph.Asset] {
+	return func(ctx context.Context, keys []string) []*dataloader.Result[*marketgraph.Asset] {
+		return batch(ctx, keys, one, func(ctx context.Context, _ single, keys []string) []*dataloader.Result[*marketgraph.Asset] {
+			bySymbol, err := s.FindAssetsBySymbols(ctx, uniqueIDs(keys, identity))
+			if err != nil {
+				return failAll[*marketgraph.Asset](len(keys), fmt.Errorf("load assets by symbol: %w", err))
+			}
+			rs := make([]*dataloader.Result[*marketgraph.Asset], len(keys))
+			for i, k := range keys {
+				// The store keys its answer by the upper-cased symbol; a
+				// caller that forgot to upper-case still gets it.
+				if a := bySymbol[strings.ToUpper(k)]; a != nil {
+					rs[i] = &dataloader.Result[*marketgraph.Asset]{Data: a}
+				} else {
+					rs[i] = &dataloader.Result[*marketgraph.Asset]{Error: marketgraph.Errorf(marketgraph.ENOTFOUND, "no asset with symbol %q", k)}
 				}
 			}
 			return rs

@@ -3,6 +3,7 @@ package loaders_test
 import (
 	"context"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -66,8 +67,9 @@ func newFakeStore() *fakeStore {
 		panics:  map[string]bool{},
 	}
 	t0 := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	symbols := map[string]string{"bitcoin": "BTC", "ethereum": "ETH", "solana": "SOL"}
 	for _, id := range []string{"bitcoin", "ethereum", "solana"} {
-		s.assets[id] = &marketgraph.Asset{ID: id, Name: id}
+		s.assets[id] = &marketgraph.Asset{ID: id, Name: id, Symbol: symbols[id]}
 		s.candles[id] = []*marketgraph.Candle{{AssetID: id, Interval: marketgraph.IntervalDay, Start: t0, Close: 1}}
 		s.signals[id] = []*marketgraph.Signal{
 			{ID: id + "-2", AssetID: id, EmittedAt: t0.Add(time.Hour)},
@@ -91,6 +93,24 @@ func (s *fakeStore) FindAssetsByIDs(_ context.Context, ids []string) ([]*marketg
 	// The contract promises no order: answer backwards to prove the
 	// loader does not rely on one.
 	slices.Reverse(out)
+	return out, nil
+}
+
+// FindAssetsBySymbols matches symbols exactly after upper-casing: the fake
+// holds no namesakes, so it needs no rank rule.
+func (s *fakeStore) FindAssetsBySymbols(_ context.Context, symbols []string) (map[string]*marketgraph.Asset, error) {
+	s.record(call{Method: "FindAssetsBySymbols", IDs: symbols})
+	if err := s.fail["FindAssetsBySymbols"]; err != nil {
+		return nil, err
+	}
+	out := map[string]*marketgraph.Asset{}
+	for _, sym := range symbols {
+		for _, a := range s.assets {
+			if a.Symbol == strings.ToUpper(sym) {
+				out[a.Symbol] = a
+			}
+		}
+	}
 	return out, nil
 }
 

@@ -46,6 +46,11 @@ type Config struct {
 type Loaders struct {
 	// AssetByID loads assets by id; an unknown id is NOT_FOUND.
 	AssetByID *dataloader.Loader[string, *marketgraph.Asset]
+	// AssetBySymbol loads the best-ranked asset of each symbol with one
+	// FindAssetsBySymbols call per batch. Callers upper-case the key
+	// (strings.ToUpper), so that "btc" and "BTC" share one cache entry; an
+	// unknown symbol is NOT_FOUND: no asset with symbol "X".
+	AssetBySymbol *dataloader.Loader[string, *marketgraph.Asset]
 	// QuoteByAsset loads live quotes with one provider call per currency in
 	// a batch; an asset the provider does not quote is NOT_FOUND.
 	QuoteByAsset *dataloader.Loader[QuoteKey, *marketgraph.Quote]
@@ -77,6 +82,7 @@ type Loaders struct {
 func New(cfg Config) *Loaders {
 	l := &Loaders{Cached: !cfg.NoCache}
 	l.AssetByID, _ = newLoader(cfg, assetsByID(cfg.Store))
+	l.AssetBySymbol, _ = newLoader(cfg, assetsBySymbol(cfg.Store))
 	l.QuoteByAsset, l.prefetchQuotes = newLoader(cfg, quotesByAsset(cfg.Quotes))
 	l.CandlesByAsset, l.prefetchCandles = newLoader(cfg, candlesByAsset(cfg.Store))
 	l.SignalsByAsset, l.prefetchSignals = newLoader(cfg, signalsByAsset(cfg.Store))

@@ -141,6 +141,31 @@ func (s *Store) FindAssetBySymbol(ctx context.Context, symbol string) (*marketgr
 	return &a, nil
 }
 
+// FindAssetsBySymbols returns, keyed by each symbol upper-cased, the asset
+// FindAssetBySymbol would return for that key; symbols that match nothing or
+// fail CheckText are absent.
+func (s *Store) FindAssetsBySymbols(ctx context.Context, symbols []string) (map[string]*marketgraph.Asset, error) {
+	out := make(map[string]*marketgraph.Asset, len(symbols))
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	for _, sym := range symbols {
+		if marketgraph.CheckText("symbol", sym) != nil {
+			continue
+		}
+		key := strings.ToUpper(sym)
+		if _, done := out[key]; done {
+			continue
+		}
+		// The key, not sym, is looked up, so that every symbol with one
+		// key gets one answer, the one FindAssetBySymbol(key) gives.
+		if e, ok := s.bySymbol[strings.ToLower(key)]; ok {
+			a := e.asset
+			out[key] = &a
+		}
+	}
+	return out, nil
+}
+
 // copyAssets copies the entries' assets into one block, so a page costs two
 // allocations rather than one per asset.
 func copyAssets(es []*entry) []*marketgraph.Asset {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 
@@ -77,6 +78,58 @@ func (db *DB) FindAssetBySymbol(ctx context.Context, symbol string) (*marketgrap
 		return nil, dbError(err, fmt.Sprintf("asset with symbol %q", symbol))
 	}
 	return r.asset(), nil
+}
+
+// symbolRow is one answer of FindAssetsBySymbols: the key it answers and
+// the asset.
+type symbolRow struct {
+	Key string `db:"key"`
+	assetRow
+}
+
+// FindAssetsBySymbols returns, keyed by each symbol upper-cased, the asset
+// FindAssetBySymbol would return for that key, in one statement; symbols that
+// match nothing or fail CheckText are absent.
+//
+// Each key is answered by its own LIMIT 1 lookup, the very query of
+// FindAssetBySymbol, so both use assets_lower_symbol_idx the same way: one
+// short index scan per key, already in (rank, id) order, and a key whose
+// upper- and lower-cased forms differ oddly still gets FindAssetBySymbol's
+// answer.
+func (db *DB) FindAssetsBySymbols(ctx context.Context, symbols []string) (map[string]*marketgraph.Asset, error) {
+	const q = `SELECT k.key, a.* FROM unnest($1::text[]) AS k(key)
+		CROSS JOIN LATERAL (
+			SELECT ` + assetColumns + ` FROM assets
+			WHERE lower(symbol) = lower(k.key) ORDER BY rank, id LIMIT 1
+		) AS a`
+	keys := lookupSymbols(symbols)
+	out := make(map[string]*marketgraph.Asset, len(keys))
+	if len(keys) == 0 {
+		return out, nil
+	}
+	rows, _ := db.pool.Query(ctx, q, keys)
+	rs, err := pgx.CollectRows(rows, pgx.RowToStructByName[symbolRow])
+	if err != nil {
+		return nil, dbError(err, "find assets by symbol")
+	}
+	for _, r := range rs {
+		out[r.Key] = r.asset()
+	}
+	return out, nil
+}
+
+// lookupSymbols returns the keys worth sending for symbols: upper-cased,
+// without repeats, and without the symbols that fail CheckText, which no
+// asset has and which would fail the whole statement (see lookupIDs).
+func lookupSymbols(symbols []string) []string {
+	out := make([]string, 0, len(symbols))
+	for _, s := range symbols {
+		if marketgraph.CheckText("symbol", s) == nil {
+			out = append(out, strings.ToUpper(s))
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
 }
 
 // lookupIDs returns the ids worth sending in a batch lookup: without

@@ -16,8 +16,9 @@ var _ graph.QueryResolver = (*queryResolver)(nil)
 // maxOverviewTop bounds marketOverview(top:).
 const maxOverviewTop = 50
 
-// Asset looks an asset up by id (batched through the loader, so a document
-// asking for several ids costs one statement) or by symbol.
+// Asset looks an asset up by id or by symbol, each batched through its
+// loader, so a document asking for several ids or symbols costs one
+// statement for each kind.
 func (r *queryResolver) Asset(ctx context.Context, id *string, symbol *string) (*marketgraph.Asset, error) {
 	switch {
 	case id != nil && symbol != nil:
@@ -35,11 +36,17 @@ func (r *queryResolver) Asset(ctx context.Context, id *string, symbol *string) (
 		if s == "" {
 			return nil, marketgraph.Errorf(marketgraph.EBADINPUT, "symbol: must not be empty")
 		}
-		a, err := r.store.FindAssetBySymbol(ctx, s)
+		// The store skips hostile symbols in a batch; the client that sent
+		// one is told why here instead of getting NOT_FOUND.
+		if err := marketgraph.CheckText("symbol", s); err != nil {
+			return nil, err
+		}
+		l := loaders.For(ctx)
+		a, err := l.AssetBySymbol.Load(ctx, strings.ToUpper(s))()
 		if err != nil {
 			return nil, err
 		}
-		loaders.For(ctx).AssetByID.Prime(ctx, a.ID, a)
+		l.AssetByID.Prime(ctx, a.ID, a)
 		return a, nil
 	default:
 		return nil, marketgraph.Errorf(marketgraph.EBADINPUT, "id, symbol: give exactly one of them")

@@ -29,6 +29,7 @@ func hostileTexts() map[string]string {
 func testHostileInput(t *testing.T, s marketgraph.Store) {
 	t.Run("FindAssetBySymbol", func(t *testing.T) { testHostileSymbol(t, s) })
 	t.Run("FindAssetsByIDs", func(t *testing.T) { testHostileIDs(t, s) })
+	t.Run("FindAssetsBySymbols", func(t *testing.T) { testHostileSymbols(t, s) })
 	t.Run("ListAssetsFilter", func(t *testing.T) { testHostileFilter(t, s) })
 	t.Run("ListAssetsCursor", func(t *testing.T) { testHostileCursor(t, s) })
 	t.Run("BatchLookups", func(t *testing.T) { testHostileBatches(t, s) })

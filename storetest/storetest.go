@@ -23,12 +23,14 @@
 //     wildcards: %, _ and \ match themselves).
 //   - Parameters are validated as marketgraph.NormalizeListParams does.
 //   - FindAssetsByIDs returns each asset at most once. FindAssetBySymbol
-//     prefers the lowest rank number.
+//     prefers the lowest rank number, then the lowest id, and
+//     FindAssetsBySymbols answers each upper-cased symbol exactly as
+//     FindAssetBySymbol does.
 //   - Text that fails marketgraph.CheckText (a NUL byte, invalid UTF-8, too
 //     long) gets the domain's answer, never the storage's: BAD_USER_INPUT
 //     from FindAssetBySymbol and ListAssets (filter or cursor), and "no such
-//     asset" from FindAssetsByIDs, CandlesByAssets, SignalsByAssets and
-//     LatestSignals, which batch unrelated keys. So does a cursor whose rank
+//     asset" from FindAssetsByIDs, FindAssetsBySymbols, CandlesByAssets,
+//     SignalsByAssets and LatestSignals, which batch unrelated keys. So does a cursor whose rank
 //     is outside the int32 range or whose number is NaN or infinite. Load
 //     refuses an asset whose id fails CheckText.
 //   - Times come back in UTC (Location() == time.UTC), floats bit for bit.
@@ -65,6 +67,7 @@ func Run(t *testing.T, newStore func(t *testing.T) marketgraph.Store) {
 	})
 	t.Run("FindAssetsByIDs", func(t *testing.T) { testFindAssetsByIDs(t, s) })
 	t.Run("FindAssetBySymbol", func(t *testing.T) { testFindAssetBySymbol(t, s) })
+	t.Run("FindAssetsBySymbols", func(t *testing.T) { testFindAssetsBySymbols(t, s) })
 	t.Run("ListAssets", func(t *testing.T) { testListAssets(t, s) })
 	t.Run("CandlesByAssets", func(t *testing.T) { testCandlesByAssets(t, s) })
 	t.Run("SignalsByAssets", func(t *testing.T) { testSignalsByAssets(t, s) })
