@@ -1,9 +1,11 @@
 package marketgraph
 
 import (
+	"cmp"
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"strings"
 )
 
 // Asset is one entry of the asset catalog. Its ID is a CoinGecko-style slug
@@ -102,6 +104,28 @@ type AssetCursor struct {
 	// API refuses a cursor issued for the other direction, which would
 	// silently continue from an unrelated place.
 	Dir OrderDirection `json:"d,omitempty"`
+}
+
+// Compare orders two positions in o: by sort key in o's direction, then by
+// id ascending whatever the direction, so that no two assets tie. Every
+// store must list assets in this order.
+func (o AssetOrder) Compare(a, b *AssetCursor) int {
+	var c int
+	switch o.Field {
+	case AssetOrderRank:
+		c = cmp.Compare(a.Int, b.Int)
+	case AssetOrderName:
+		c = strings.Compare(a.Str, b.Str)
+	default:
+		c = cmp.Compare(a.Num, b.Num)
+	}
+	if o.Direction == OrderDesc {
+		c = -c
+	}
+	if c != 0 {
+		return c
+	}
+	return strings.Compare(a.ID, b.ID)
 }
 
 // CursorFor returns the cursor of a in the given ordering.

@@ -1,7 +1,6 @@
 package memory
 
 import (
-	"cmp"
 	"context"
 	"slices"
 	"strings"
@@ -43,27 +42,6 @@ func newAssets() assets {
 	return assets{byID: map[string]*entry{}, bySymbol: map[string]*entry{}, orders: map[marketgraph.AssetOrder][]*entry{}}
 }
 
-// comparePositions orders two positions in o: by key in o's direction, then
-// by id ascending whatever the direction (the storetest contract).
-func comparePositions(o marketgraph.AssetOrder, a, b *marketgraph.AssetCursor) int {
-	var c int
-	switch o.Field {
-	case marketgraph.AssetOrderRank:
-		c = cmp.Compare(a.Int, b.Int)
-	case marketgraph.AssetOrderName:
-		c = strings.Compare(a.Str, b.Str)
-	default:
-		c = cmp.Compare(a.Num, b.Num)
-	}
-	if o.Direction == marketgraph.OrderDesc {
-		c = -c
-	}
-	if c != 0 {
-		return c
-	}
-	return strings.Compare(a.ID, b.ID)
-}
-
 // addAssets inserts the assets whose ids are new and rebuilds the indexes if
 // there were any; s.mu must be held for writing.
 func (s *assets) addAssets(in []*marketgraph.Asset) {
@@ -78,7 +56,7 @@ func (s *assets) addAssets(in []*marketgraph.Asset) {
 		e.mcap = marketgraph.CursorFor(a, marketgraph.AssetOrderMarketCap)
 		e.change = marketgraph.CursorFor(a, marketgraph.AssetOrderChange24h)
 		s.byID[a.ID] = e
-		if best := s.bySymbol[e.symbol]; best == nil || comparePositions(marketgraph.DefaultAssetOrder, &e.rank, &best.rank) < 0 {
+		if best := s.bySymbol[e.symbol]; best == nil || marketgraph.DefaultAssetOrder.Compare(&e.rank, &best.rank) < 0 {
 			s.bySymbol[e.symbol] = e
 		}
 		added = true
@@ -94,7 +72,7 @@ func (s *assets) addAssets(in []*marketgraph.Asset) {
 		for _, d := range []marketgraph.OrderDirection{marketgraph.OrderAsc, marketgraph.OrderDesc} {
 			o := marketgraph.AssetOrder{Field: f, Direction: d}
 			sorted := slices.Clone(all)
-			slices.SortFunc(sorted, func(a, b *entry) int { return comparePositions(o, a.position(f), b.position(f)) })
+			slices.SortFunc(sorted, func(a, b *entry) int { return o.Compare(a.position(f), b.position(f)) })
 			s.orders[o] = sorted
 		}
 	}

@@ -66,7 +66,7 @@ func (s *Store) ListAssets(ctx context.Context, p marketgraph.AssetListParams) (
 	start := 0
 	if p.After != nil {
 		start = sort.Search(len(all), func(i int) bool {
-			return comparePositions(p.Order, all[i].position(p.Order.Field), p.After) > 0
+			return p.Order.Compare(all[i].position(p.Order.Field), p.After) > 0
 		})
 	}
 	page := &marketgraph.AssetPage{}

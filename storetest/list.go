@@ -1,7 +1,6 @@
 package storetest
 
 import (
-	"cmp"
 	"context"
 	"sort"
 	"strings"
@@ -22,27 +21,6 @@ func allOrders() []marketgraph.AssetOrder {
 }
 
 func orderName(o marketgraph.AssetOrder) string { return string(o.Field) + "_" + string(o.Direction) }
-
-// comparePositions orders two positions as the contract says: by key in the
-// order's direction, then by id ascending whatever the direction.
-func comparePositions(o marketgraph.AssetOrder, a, b marketgraph.AssetCursor) int {
-	var c int
-	switch o.Field {
-	case marketgraph.AssetOrderRank:
-		c = cmp.Compare(a.Int, b.Int)
-	case marketgraph.AssetOrderName:
-		c = strings.Compare(a.Str, b.Str)
-	default:
-		c = cmp.Compare(a.Num, b.Num)
-	}
-	if o.Direction == marketgraph.OrderDesc {
-		c = -c
-	}
-	if c != 0 {
-		return c
-	}
-	return strings.Compare(a.ID, b.ID)
-}
 
 // matchesFilter is the reference reading of marketgraph.AssetFilter.
 func matchesFilter(a *marketgraph.Asset, f marketgraph.AssetFilter) bool {
@@ -75,13 +53,13 @@ func expectedAssets(f marketgraph.AssetFilter, o marketgraph.AssetOrder, after *
 		if !matchesFilter(a, f) {
 			continue
 		}
-		if after != nil && comparePositions(o, marketgraph.CursorFor(a, o.Field), *after) <= 0 {
+		if after != nil && o.Compare(ptr(marketgraph.CursorFor(a, o.Field)), after) <= 0 {
 			continue
 		}
 		out = append(out, a)
 	}
 	sort.SliceStable(out, func(i, j int) bool {
-		return comparePositions(o, marketgraph.CursorFor(out[i], o.Field), marketgraph.CursorFor(out[j], o.Field)) < 0
+		return o.Compare(ptr(marketgraph.CursorFor(out[i], o.Field)), ptr(marketgraph.CursorFor(out[j], o.Field))) < 0
 	})
 	return out
 }
