@@ -389,12 +389,18 @@ func TestGraphQL_Get(t *testing.T) {
 	t.Run("QueryTwice", bad(q("query", "{ __typename }", "query", "{ __typename }"), "given 2 times"))
 	t.Run("OperationNameTwice", bad(q("query", "{ __typename }", "operationName", "a", "operationName", "b"), "given 2 times"))
 	t.Run("VariablesNotJSON", bad(q("query", skipQuery, "variables", `{skip:true}`), `"variables" is not valid JSON`))
-	t.Run("VariablesEmpty", bad(q("query", skipQuery, "variables", ``), `"variables" is not valid JSON`))
+	// An empty variables or extensions is absent, like an empty operationName.
+	t.Run("VariablesEmpty", ok(q("query", "{ __typename }", "variables", ``, "extensions", ``), `{"__typename":"Query"}`))
 	t.Run("VariablesArray", bad(q("query", skipQuery, "variables", `[true]`), `"variables" must be an object or null, not an array`))
 	t.Run("VariablesString", bad(q("query", skipQuery, "variables", `"x"`), `"variables" must be an object or null, not a string`))
 	t.Run("VariablesNotQuiteNull", bad(q("query", skipQuery, "variables", `nul`), `"variables" is not valid JSON`))
 	t.Run("ExtensionsNumber", bad(q("query", "{ __typename }", "extensions", `1`), `"extensions" must be an object or null`))
-	t.Run("MalformedEscape", bad("query=%zz", "malformed"))
+	// Spec "GET" names the WHATWG urlencoded parser: only "&" separates
+	// pairs, "+" is a space, and a malformed escape stays as written, so a
+	// parameter that is none of ours never spoils the request.
+	t.Run("ForeignParamWithSemicolon", ok("query=%7B__typename%7D&x=a;b", `{"__typename":"Query"}`))
+	t.Run("ForeignParamWithBadEscape", ok("query=%7B__typename%7D&foo=%zz&bar=%4", `{"__typename":"Query"}`))
+	t.Run("PlusIsSpace", ok("query=%7B+__typename+%7D", `{"__typename":"Query"}`))
 	t.Run("InvalidUTF8", bad("query=%ff", "UTF-8"))
 }
 

@@ -76,8 +76,12 @@ func queryFields(values url.Values) (map[string]json.RawMessage, *requestError) 
 				fields[name] = jsonString(v)
 			}
 		default:
-			// Spec "GET": variables and extensions are encoded as JSON.
-			fields[name] = json.RawMessage(v)
+			// Spec "GET": variables and extensions are encoded as JSON. An
+			// empty value is taken as absent, as an empty operationName is
+			// (and as graphql-http's reference server does).
+			if v != "" {
+				fields[name] = json.RawMessage(v)
+			}
 		}
 	}
 	return fields, nil

@@ -3,7 +3,6 @@ package server
 import (
 	"context"
 	"net/http"
-	"net/url"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2/ast"
@@ -32,12 +31,7 @@ func (t getTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.Gr
 	}
 	defer t.guard(r.Context(), w, media)
 
-	values, err := url.ParseQuery(r.URL.RawQuery)
-	if err != nil {
-		writeRequestError(w, media, badRequest("the URL's query component is malformed: %v", err))
-		return
-	}
-	fields, re := queryFields(values)
+	fields, re := queryFields(searchParams(r.URL.RawQuery))
 	if re != nil {
 		writeRequestError(w, media, re)
 		return

@@ -60,8 +60,8 @@ func parseConfig(cmd string, args []string, getenv func(string) string, stderr i
 	fs.DurationVar(&c.BatchWait, "batch-wait", e.duration("MARKETGRAPH_BATCH_WAIT", loaders.DefaultWait), "dataloader batching window, at most a few ms (MARKETGRAPH_BATCH_WAIT)")
 	fs.Int64Var(&c.BodyLimit, "body-limit", e.int64("MARKETGRAPH_BODY_LIMIT", 1<<20), "largest request body in bytes (MARKETGRAPH_BODY_LIMIT)")
 	fs.IntVar(&c.QueryCache, "query-cache", e.int("MARKETGRAPH_QUERY_CACHE", 1000), "parsed-document cache entries (MARKETGRAPH_QUERY_CACHE)")
-	fs.IntVar(&c.ComplexityLimit, "complexity-limit", e.int("MARKETGRAPH_COMPLEXITY_LIMIT", server.DefaultComplexityLimit), "largest estimated cost of one operation; lists count once per element (MARKETGRAPH_COMPLEXITY_LIMIT; -1 turns it off)")
-	fs.IntVar(&c.MaxDepth, "max-depth", e.int("MARKETGRAPH_MAX_DEPTH", server.DefaultMaxDepth), "deepest field nesting of one operation (MARKETGRAPH_MAX_DEPTH; -1 turns it off)")
+	fs.IntVar(&c.ComplexityLimit, "complexity-limit", e.int("MARKETGRAPH_COMPLEXITY_LIMIT", server.DefaultComplexityLimit), "largest estimated cost of one operation; lists count once per element (MARKETGRAPH_COMPLEXITY_LIMIT; negative turns it off)")
+	fs.IntVar(&c.MaxDepth, "max-depth", e.int("MARKETGRAPH_MAX_DEPTH", server.DefaultMaxDepth), "deepest field nesting of one operation (MARKETGRAPH_MAX_DEPTH; negative turns it off)")
 	fs.DurationVar(&c.OpTimeout, "operation-timeout", e.duration("MARKETGRAPH_OPERATION_TIMEOUT", server.DefaultOperationTimeout), "longest a query may run (MARKETGRAPH_OPERATION_TIMEOUT)")
 	fs.DurationVar(&c.ReadTimeout, "read-timeout", e.duration("MARKETGRAPH_READ_TIMEOUT", 10*time.Second), "HTTP server read timeout (MARKETGRAPH_READ_TIMEOUT)")
 	fs.DurationVar(&c.WriteTimeout, "write-timeout", e.duration("MARKETGRAPH_WRITE_TIMEOUT", 30*time.Second), "HTTP server write timeout (MARKETGRAPH_WRITE_TIMEOUT)")
@@ -106,7 +106,7 @@ func (c *config) validate() error {
 		// its own timeout.
 		return fmt.Errorf("-operation-timeout / MARKETGRAPH_OPERATION_TIMEOUT (%s) must be shorter than -write-timeout / MARKETGRAPH_WRITE_TIMEOUT (%s)", c.OpTimeout, c.WriteTimeout)
 	case c.ComplexityLimit == 0 || c.MaxDepth == 0:
-		return fmt.Errorf("-complexity-limit and -max-depth must be positive, or -1 to turn them off")
+		return fmt.Errorf("-complexity-limit and -max-depth must be positive, or negative to turn them off")
 	}
 	return nil
 }
