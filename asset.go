@@ -28,12 +28,18 @@ type Asset struct {
 }
 
 // AssetFilter narrows a list of assets. Zero values do not filter.
+// "Case-insensitive" here means equal after FoldCase, which folds ASCII
+// letters only: "defi" matches "DeFi", but "é" does not match "É".
 type AssetFilter struct {
-	// IDs keeps only the assets with these ids.
+	// IDs keeps only the assets with these ids (exact, case-sensitive).
 	IDs []string `json:"ids"`
-	// Category keeps assets of this category (exact, case-insensitive).
+	// Category keeps assets whose category equals it case-insensitively:
+	// FoldCase(category) == FoldCase(*Category).
 	Category *string `json:"category"`
-	// Search keeps assets whose symbol or name contains it, case-insensitively.
+	// Search keeps assets whose symbol or name contains it case-insensitively
+	// and literally (no wildcards): FoldCase(symbol) or FoldCase(name)
+	// contains FoldCase(*Search) as a substring. The empty Search matches
+	// every asset.
 	Search *string `json:"search"`
 }
 
@@ -191,20 +197,27 @@ type AssetService interface {
 	// unrelated fields batched together, and one bad key must not fail the
 	// others. Errors are INTERNAL only (the store is unreachable).
 	FindAssetsByIDs(ctx context.Context, ids []string) ([]*Asset, error)
-	// FindAssetBySymbol returns the highest-ranked asset with this symbol
-	// (case-insensitive). Returns BAD_USER_INPUT ("symbol: ...") when symbol
-	// fails CheckText, and NOT_FOUND when no asset has it, the empty symbol
+	// FindAssetBySymbol returns the highest-ranked asset (lowest rank
+	// number, then lowest id) whose symbol equals symbol case-insensitively,
+	// that is FoldCase(asset.Symbol) == FoldCase(symbol): ASCII letters only,
+	// so "btc" finds "BTC" but "\u212AAS" (with a Kelvin sign) does not find
+	// "KAS". Returns BAD_USER_INPUT ("symbol: ...") when symbol fails
+	// CheckText, and NOT_FOUND when no asset has it, the empty symbol
 	// included.
 	FindAssetBySymbol(ctx context.Context, symbol string) (*Asset, error)
 	// FindAssetsBySymbols is FindAssetBySymbol for many symbols in one call,
 	// so a document with many asset(symbol:) fields costs one read. The map
-	// is keyed by each symbol upper-cased (strings.ToUpper), and the asset of
-	// a key is the one FindAssetBySymbol returns for it: the best-ranked
-	// asset whose symbol equals the key case-insensitively (lowest rank
-	// number, then lowest id). Symbols that match nothing are simply absent,
-	// and so are symbols that fail CheckText, for the reason FindAssetsByIDs
-	// gives: the symbols of one call are the keys of unrelated fields, and
-	// one bad key must not fail the others. Errors are INTERNAL only.
+	// is keyed by each symbol upper-cased with FoldUpper (ASCII letters
+	// only), and the asset of a key is the one FindAssetBySymbol returns for
+	// the key, which is also what it returns for every symbol with that key:
+	// FoldUpper(a) == FoldUpper(b) exactly when FoldCase(a) == FoldCase(b).
+	// (strings.ToUpper would not do: it maps "ſ" and "s" to the one key "S",
+	// although they match different assets.) A symbol strings.ToUpper has
+	// already upper-cased is its own key. Symbols that match nothing are
+	// simply absent, and so are symbols that fail CheckText, for the reason
+	// FindAssetsByIDs gives: the symbols of one call are the keys of
+	// unrelated fields, and one bad key must not fail the others. Errors are
+	// INTERNAL only.
 	FindAssetsBySymbols(ctx context.Context, symbols []string) (map[string]*Asset, error)
 	// ListAssets returns one page of assets. Returns BAD_USER_INPUT for the
 	// parameters NormalizeListParams rejects: out of range, of an unknown

@@ -108,7 +108,9 @@ func (r CandleRange) Normalize(lastGiven bool) (CandleRange, error) {
 type CandleService interface {
 	// CandlesByAssets returns, for each of the given assets, its candles
 	// selected by r (already normalised), ascending by start. Assets without
-	// candles are absent from the map.
+	// candles are absent from the map. Returns BAD_USER_INPUT ("interval:
+	// ...") when r.Interval is not a known interval, even for no assets,
+	// rather than an empty map that would pass for "no candles".
 	CandlesByAssets(ctx context.Context, assetIDs []string, r CandleRange) (map[string][]*Candle, error)
 }
 

@@ -610,7 +610,7 @@ enum Currency {
 }
 
 type Query {
-  "One asset by its id (a slug such as ` + "`" + `bitcoin` + "`" + `) or its symbol (` + "`" + `BTC` + "`" + `, case-insensitive). Exactly one of the two must be given; null with a NOT_FOUND error when there is no such asset."
+  "One asset by its id (a slug such as ` + "`" + `bitcoin` + "`" + `) or its symbol (` + "`" + `BTC` + "`" + `; ASCII letters match in any case). Exactly one of the two must be given; null with a NOT_FOUND error when there is no such asset."
   asset(id: ID, symbol: String): Asset
 
   "The asset catalog, one page at a time (a Relay connection). ` + "`" + `first` + "`" + ` is 0 to 250, default 20."
@@ -712,9 +712,9 @@ type Signal {
 input AssetFilter {
   "Only these asset ids."
   ids: [ID!]
-  "Only this category (case-insensitive)."
+  "Only this category (ASCII letters match in any case)."
   category: String
-  "Symbol or name contains this text (case-insensitive)."
+  "Symbol or name contains this text (ASCII letters match in any case)."
   search: String
 }
 

@@ -3,7 +3,6 @@ package loaders
 import (
 	"context"
 	"fmt"
-	"strings"
 
 	"github.com/graph-gophers/dataloader/v7"
 
@@ -48,7 +47,7 @@ func assetsBySymbol(s marketgraph.AssetService) dataloader.BatchFunc[string, *ma
 			for i, k := range keys {
 				// The store keys its answer by the upper-cased symbol; a
 				// caller that forgot to upper-case still gets it.
-				if a := bySymbol[strings.ToUpper(k)]; a != nil {
+				if a := bySymbol[marketgraph.FoldUpper(k)]; a != nil {
 					rs[i] = &dataloader.Result[*marketgraph.Asset]{Data: a}
 				} else {
 					rs[i] = &dataloader.Result[*marketgraph.Asset]{Error: marketgraph.Errorf(marketgraph.ENOTFOUND, "no asset with symbol %q", k)}

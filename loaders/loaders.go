@@ -47,8 +47,8 @@ type Loaders struct {
 	// AssetByID loads assets by id; an unknown id is NOT_FOUND.
 	AssetByID *dataloader.Loader[string, *marketgraph.Asset]
 	// AssetBySymbol loads the best-ranked asset of each symbol with one
-	// FindAssetsBySymbols call per batch. Callers upper-case the key
-	// (strings.ToUpper), so that "btc" and "BTC" share one cache entry; an
+	// FindAssetsBySymbols call per batch. Callers fold the key with
+	// marketgraph.FoldUpper, so that "btc" and "BTC" share one cache entry; an
 	// unknown symbol is NOT_FOUND: no asset with symbol "X".
 	AssetBySymbol *dataloader.Loader[string, *marketgraph.Asset]
 	// QuoteByAsset loads live quotes with one provider call per currency in

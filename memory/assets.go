@@ -3,7 +3,6 @@ package memory
 import (
 	"context"
 	"slices"
-	"strings"
 
 	"github.com/marketgraph/marketgraph"
 )
@@ -12,7 +11,7 @@ import (
 // once at load time instead of on every request.
 type entry struct {
 	asset                        marketgraph.Asset
-	symbol, name, category       string // lower-cased
+	symbol, name, category       string // marketgraph.FoldCase-d
 	rank, sortName, mcap, change marketgraph.AssetCursor
 }
 
@@ -32,7 +31,7 @@ func (e *entry) position(f marketgraph.AssetOrderField) *marketgraph.AssetCursor
 // assets is the asset catalog and its indexes; Store embeds it.
 type assets struct {
 	byID map[string]*entry
-	// bySymbol maps a lower-cased symbol to its best-ranked asset.
+	// bySymbol maps a FoldCase-d symbol to its best-ranked asset.
 	bySymbol map[string]*entry
 	// orders holds every asset in each of the eight orderings.
 	orders map[marketgraph.AssetOrder][]*entry
@@ -50,7 +49,7 @@ func (s *assets) addAssets(in []*marketgraph.Asset) {
 		if _, ok := s.byID[a.ID]; ok {
 			continue
 		}
-		e := &entry{asset: *a, symbol: strings.ToLower(a.Symbol), name: strings.ToLower(a.Name), category: strings.ToLower(a.Category)}
+		e := &entry{asset: *a, symbol: marketgraph.FoldCase(a.Symbol), name: marketgraph.FoldCase(a.Name), category: marketgraph.FoldCase(a.Category)}
 		e.rank = marketgraph.CursorFor(a, marketgraph.AssetOrderRank)
 		e.sortName = marketgraph.CursorFor(a, marketgraph.AssetOrderName)
 		e.mcap = marketgraph.CursorFor(a, marketgraph.AssetOrderMarketCap)
@@ -103,7 +102,7 @@ func (s *Store) FindAssetsByIDs(ctx context.Context, ids []string) ([]*marketgra
 }
 
 // FindAssetBySymbol returns the best-ranked asset with this symbol, compared
-// case-insensitively, or NOT_FOUND; BAD_USER_INPUT when symbol fails
+// after marketgraph.FoldCase, or NOT_FOUND; BAD_USER_INPUT when symbol fails
 // CheckText, as every store answers.
 func (s *Store) FindAssetBySymbol(ctx context.Context, symbol string) (*marketgraph.Asset, error) {
 	if err := marketgraph.CheckText("symbol", symbol); err != nil {
@@ -111,7 +110,7 @@ func (s *Store) FindAssetBySymbol(ctx context.Context, symbol string) (*marketgr
 	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	e, ok := s.bySymbol[strings.ToLower(symbol)]
+	e, ok := s.bySymbol[marketgraph.FoldCase(symbol)]
 	if !ok {
 		return nil, marketgraph.Errorf(marketgraph.ENOTFOUND, "no asset with symbol %q", symbol)
 	}
@@ -119,9 +118,9 @@ func (s *Store) FindAssetBySymbol(ctx context.Context, symbol string) (*marketgr
 	return &a, nil
 }
 
-// FindAssetsBySymbols returns, keyed by each symbol upper-cased, the asset
-// FindAssetBySymbol would return for that key; symbols that match nothing or
-// fail CheckText are absent.
+// FindAssetsBySymbols returns, keyed by each symbol's marketgraph.FoldUpper,
+// the asset FindAssetBySymbol would return for that key; symbols that match
+// nothing or fail CheckText are absent.
 func (s *Store) FindAssetsBySymbols(ctx context.Context, symbols []string) (map[string]*marketgraph.Asset, error) {
 	out := make(map[string]*marketgraph.Asset, len(symbols))
 	s.mu.RLock()
@@ -130,13 +129,13 @@ func (s *Store) FindAssetsBySymbols(ctx context.Context, symbols []string) (map[
 		if marketgraph.CheckText("symbol", sym) != nil {
 			continue
 		}
-		key := strings.ToUpper(sym)
+		key := marketgraph.FoldUpper(sym)
 		if _, done := out[key]; done {
 			continue
 		}
-		// The key, not sym, is looked up, so that every symbol with one
-		// key gets one answer, the one FindAssetBySymbol(key) gives.
-		if e, ok := s.bySymbol[strings.ToLower(key)]; ok {
+		// FoldCase(key) == FoldCase(sym), so this is the answer of
+		// FindAssetBySymbol for sym and for key alike.
+		if e, ok := s.bySymbol[marketgraph.FoldCase(key)]; ok {
 			a := e.asset
 			out[key] = &a
 		}

@@ -11,7 +11,7 @@ import (
 // filter is an AssetFilter prepared for matching many entries.
 type filter struct {
 	ids              map[string]bool // nil: no id filter
-	category, search *string         // lower-cased
+	category, search *string         // marketgraph.FoldCase-d
 	none             bool            // true when nothing filters
 }
 
@@ -24,11 +24,11 @@ func newFilter(f marketgraph.AssetFilter) filter {
 		}
 	}
 	if f.Category != nil {
-		c := strings.ToLower(*f.Category)
+		c := marketgraph.FoldCase(*f.Category)
 		out.category = &c
 	}
 	if f.Search != nil {
-		q := strings.ToLower(*f.Search)
+		q := marketgraph.FoldCase(*f.Search)
 		out.search = &q
 	}
 	out.none = out.ids == nil && out.category == nil && out.search == nil

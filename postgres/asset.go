@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"strings"
 
 	"github.com/jackc/pgx/v5"
 
@@ -65,14 +64,16 @@ func (db *DB) FindAssetsByIDs(ctx context.Context, ids []string) ([]*marketgraph
 }
 
 // FindAssetBySymbol returns the best-ranked asset with symbol, compared
-// case-insensitively (rank, then id, decides between namesakes), or
-// NOT_FOUND; BAD_USER_INPUT when symbol fails CheckText.
+// after marketgraph.FoldCase (rank, then id, decides between namesakes), or
+// NOT_FOUND; BAD_USER_INPUT when symbol fails CheckText. The argument is
+// folded in Go and the column by mg_fold, the same rule in SQL, so the
+// answer does not depend on the database's locale.
 func (db *DB) FindAssetBySymbol(ctx context.Context, symbol string) (*marketgraph.Asset, error) {
-	const q = `SELECT ` + assetColumns + ` FROM assets WHERE lower(symbol) = lower($1) ORDER BY rank, id LIMIT 1`
+	const q = `SELECT ` + assetColumns + ` FROM assets WHERE mg_fold(symbol) = $1 ORDER BY rank, id LIMIT 1`
 	if err := marketgraph.CheckText("symbol", symbol); err != nil {
 		return nil, err
 	}
-	rows, _ := db.pool.Query(ctx, q, symbol)
+	rows, _ := db.pool.Query(ctx, q, marketgraph.FoldCase(symbol))
 	r, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[assetRow])
 	if err != nil {
 		return nil, dbError(err, fmt.Sprintf("asset with symbol %q", symbol))
@@ -80,52 +81,53 @@ func (db *DB) FindAssetBySymbol(ctx context.Context, symbol string) (*marketgrap
 	return r.asset(), nil
 }
 
-// symbolRow is one answer of FindAssetsBySymbols: the key it answers and
-// the asset.
+// symbolRow is one answer of FindAssetsBySymbols: the folded symbol it
+// answers and the asset.
 type symbolRow struct {
-	Key string `db:"key"`
+	Folded string `db:"folded"`
 	assetRow
 }
 
-// FindAssetsBySymbols returns, keyed by each symbol upper-cased, the asset
-// FindAssetBySymbol would return for that key, in one statement; symbols that
-// match nothing or fail CheckText are absent.
+// FindAssetsBySymbols returns, keyed by each symbol's marketgraph.FoldUpper,
+// the asset FindAssetBySymbol would return for that key, in one statement;
+// symbols that match nothing or fail CheckText are absent.
 //
-// Each key is answered by its own LIMIT 1 lookup, the very query of
-// FindAssetBySymbol, so both use assets_lower_symbol_idx the same way: one
-// short index scan per key, already in (rank, id) order, and a key whose
-// upper- and lower-cased forms differ oddly still gets FindAssetBySymbol's
-// answer.
+// Each folded symbol is answered by its own LIMIT 1 lookup, the very query
+// of FindAssetBySymbol, so both use assets_fold_symbol_idx the same way: one
+// short index scan per symbol, already in (rank, id) order.
 func (db *DB) FindAssetsBySymbols(ctx context.Context, symbols []string) (map[string]*marketgraph.Asset, error) {
-	const q = `SELECT k.key, a.* FROM unnest($1::text[]) AS k(key)
+	const q = `SELECT k.folded, a.* FROM unnest($1::text[]) AS k(folded)
 		CROSS JOIN LATERAL (
 			SELECT ` + assetColumns + ` FROM assets
-			WHERE lower(symbol) = lower(k.key) ORDER BY rank, id LIMIT 1
+			WHERE mg_fold(symbol) = k.folded ORDER BY rank, id LIMIT 1
 		) AS a`
-	keys := lookupSymbols(symbols)
-	out := make(map[string]*marketgraph.Asset, len(keys))
-	if len(keys) == 0 {
+	folded := lookupSymbols(symbols)
+	out := make(map[string]*marketgraph.Asset, len(folded))
+	if len(folded) == 0 {
 		return out, nil
 	}
-	rows, _ := db.pool.Query(ctx, q, keys)
+	rows, _ := db.pool.Query(ctx, q, folded)
 	rs, err := pgx.CollectRows(rows, pgx.RowToStructByName[symbolRow])
 	if err != nil {
 		return nil, dbError(err, "find assets by symbol")
 	}
 	for _, r := range rs {
-		out[r.Key] = r.asset()
+		// FoldUpper(FoldCase(s)) == FoldUpper(s): the key of every symbol
+		// that folds to r.Folded.
+		out[marketgraph.FoldUpper(r.Folded)] = r.asset()
 	}
 	return out, nil
 }
 
-// lookupSymbols returns the keys worth sending for symbols: upper-cased,
-// without repeats, and without the symbols that fail CheckText, which no
-// asset has and which would fail the whole statement (see lookupIDs).
+// lookupSymbols returns the symbols worth sending, folded with
+// marketgraph.FoldCase as the statement compares them, without repeats, and
+// without the symbols that fail CheckText, which no asset has and which
+// would fail the whole statement (see lookupIDs).
 func lookupSymbols(symbols []string) []string {
 	out := make([]string, 0, len(symbols))
 	for _, s := range symbols {
 		if marketgraph.CheckText("symbol", s) == nil {
-			out = append(out, strings.ToUpper(s))
+			out = append(out, marketgraph.FoldCase(s))
 		}
 	}
 	slices.Sort(out)

@@ -3,18 +3,20 @@ package postgres
 import (
 	"context"
 	"fmt"
-	"strings"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/marketgraph/marketgraph"
 )
 
-// assetFilter is the WHERE clause of a filtered asset list: $1 ids, $2
-// category, $3 an ILIKE pattern; a NULL parameter does not filter.
+// assetFilter is the WHERE clause of a filtered asset list: $1 ids, $2 the
+// category and $3 the search text, both folded with marketgraph.FoldCase; a
+// NULL parameter does not filter. Columns are folded with mg_fold, the same
+// rule, rather than lower() or ILIKE, which follow the database's locale.
+// strpos finds the search text literally, so %, _ and \ need no escaping.
 const assetFilter = `($1::text[] IS NULL OR id = ANY($1))
-	AND ($2::text IS NULL OR lower(category) = lower($2))
-	AND ($3::text IS NULL OR symbol ILIKE $3 ESCAPE '\' OR name ILIKE $3 ESCAPE '\')`
+	AND ($2::text IS NULL OR mg_fold(category) = $2)
+	AND ($3::text IS NULL OR strpos(mg_fold(symbol), $3) > 0 OR strpos(mg_fold(name), $3) > 0)`
 
 // orderColumn returns the column an ordering sorts by. These are the only
 // words spliced into the SQL text, and they come from this switch, never
@@ -109,21 +111,18 @@ LIMIT $4`
 
 // filterArgs returns $1..$3 of assetFilter.
 func filterArgs(f marketgraph.AssetFilter) []any {
-	var search *string
-	if f.Search != nil {
-		s := likePattern(*f.Search)
-		search = &s
-	}
 	// A nil IDs is sent as NULL and does not filter; an empty one is '{}'
 	// and matches nothing.
-	return []any{f.IDs, f.Category, search}
+	return []any{f.IDs, foldPtr(f.Category), foldPtr(f.Search)}
 }
 
-// likePattern is an ILIKE pattern matching text that contains s literally:
-// the user's %, _ and \ lose their wildcard meaning.
-func likePattern(s string) string {
-	esc := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
-	return "%" + esc.Replace(s) + "%"
+// foldPtr returns marketgraph.FoldCase of *s, or nil (NULL) for nil.
+func foldPtr(s *string) *string {
+	if s == nil {
+		return nil
+	}
+	f := marketgraph.FoldCase(*s)
+	return &f
 }
 
 // cursorKey is the sort key a cursor holds for field, typed like its column.

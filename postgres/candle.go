@@ -27,7 +27,8 @@ type candleRow struct {
 // from the newest candle in range and stops after r.Last rows (no limit when
 // Last is 0), so "the last 7 days of 100 assets" reads 700 index entries.
 // The bounds use coalesce rather than "$3 IS NULL OR ..." so that even a
-// generic plan can turn them into index conditions.
+// generic plan can turn them into index conditions. An unknown interval is
+// BAD_USER_INPUT, as in every store.
 func (db *DB) CandlesByAssets(ctx context.Context, assetIDs []string, r marketgraph.CandleRange) (map[string][]*marketgraph.Candle, error) {
 	const q = `SELECT c.asset_id, c."interval", c.start, c.open, c.high, c.low, c.close, c.volume
 FROM unnest($1::text[]) AS a(id)
@@ -41,6 +42,11 @@ CROSS JOIN LATERAL (
 	LIMIT $5
 ) c`
 
+	// Checked here, not left to the query: an unknown interval matches no
+	// row, and an empty map would pass for "no candles".
+	if !r.Interval.Valid() {
+		return nil, marketgraph.Errorf(marketgraph.EBADINPUT, "interval: unknown interval %q", r.Interval)
+	}
 	out := map[string][]*marketgraph.Candle{}
 	ids := lookupIDs(assetIDs)
 	if len(ids) == 0 {

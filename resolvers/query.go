@@ -42,7 +42,7 @@ func (r *queryResolver) Asset(ctx context.Context, id *string, symbol *string) (
 			return nil, err
 		}
 		l := loaders.For(ctx)
-		a, err := l.AssetBySymbol.Load(ctx, strings.ToUpper(s))()
+		a, err := l.AssetBySymbol.Load(ctx, marketgraph.FoldUpper(s))()
 		if err != nil {
 			return nil, err
 		}

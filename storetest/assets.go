@@ -73,6 +73,9 @@ func testFindAssetBySymbol(t *testing.T, s marketgraph.Store) {
 		{"BestRankWins", "eth", "ethereum"},
 		{"BestRankWinsUpper", "ETH", "ethereum"},
 		{"BestRankWinsGenerated", "dup", "asset-010"},
+		{"ASCIIFolded", "kAs", "kaspa"},
+		{"NonASCIIExact", "ÉCU", "eclair"},
+		{"NonASCIIWithASCIIFolded", "Écu", "eclair"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := s.FindAssetBySymbol(ctx, tc.symbol)
@@ -87,6 +90,10 @@ func testFindAssetBySymbol(t *testing.T, s marketgraph.Store) {
 		{"NotFoundEmpty", ""},
 		{"NotFoundPrefix", "BT"},
 		{"NotFoundWildcard", "%"},
+		// FoldCase folds ASCII letters only: a Kelvin sign is not a K,
+		// and é is not É.
+		{"NotFoundKelvinSign", "\u212AAS"},
+		{"NotFoundNonASCIIOtherCase", "écu"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := s.FindAssetBySymbol(ctx, tc.symbol)

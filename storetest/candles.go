@@ -111,6 +111,20 @@ func testCandlesByAssets(t *testing.T, s marketgraph.Store) {
 		})
 	}
 
+	t.Run("UnknownInterval", func(t *testing.T) {
+		// Refused even when no asset could have candles, so that no store
+		// answers a bad interval with what looks like "no candles".
+		for _, iv := range []marketgraph.CandleInterval{"WEEK", "day", ""} {
+			for _, in := range [][]string{{"bitcoin"}, {}} {
+				m, err := s.CandlesByAssets(context.Background(), in, marketgraph.CandleRange{Interval: iv, Last: 3})
+				checkCode(t, fmt.Sprintf("CandlesByAssets(%q, interval %q)", in, iv), err, marketgraph.EBADINPUT)
+				if m != nil {
+					t.Errorf("CandlesByAssets(%q, interval %q): %v alongside the error", in, iv, candleLines(m))
+				}
+			}
+		}
+	})
+
 	// Hand checks, so that the reference cannot share a store's mistake.
 	t.Run("ByHand", func(t *testing.T) {
 		r := marketgraph.CandleRange{Interval: marketgraph.IntervalMinute, From: at(-40 * minute), To: at(-10 * minute)}

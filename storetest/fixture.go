@@ -24,9 +24,11 @@ import (
 //     also match;
 //   - candles stored out of order, with gaps, and for one asset only daily;
 //   - signals with equal EmittedAt (ordered by id descending), one given in a
-//     non-UTC zone, and an asset with signals but no candles.
-//
-// All names are ASCII so that lower-casing agrees everywhere.
+//     non-UTC zone, and an asset with signals but no candles;
+//   - text that Unicode case folding and marketgraph.FoldCase (ASCII only)
+//     treat differently: a name with a Kelvin sign (U+212A, which Unicode
+//     folds to "k") beside the symbol KAS, "é" in one name and "É" in
+//     another, and the categories Café and CAFÉ.
 func Fixture() *marketgraph.Dataset {
 	end := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
 	ds := &marketgraph.Dataset{End: end, Assets: fixtureAssets()}
@@ -55,6 +57,10 @@ func specialAssets() []*marketgraph.Asset {
 		{ID: "under-x-score", Symbol: "UNDX", Name: "UnderXScore", Rank: 81, Category: "Gaming", MarketCap: 8.5e7, Volume24h: 6e5, Change24h: 0.3, Supply: 1e8},
 		{ID: "back-slash", Symbol: "BSL", Name: `Back\Slash`, Rank: 90, Category: "Exchange Token", MarketCap: 6e7, Volume24h: 5e5, Change24h: -7.75, Supply: 2e8},
 		{ID: "book-shelf", Symbol: "BKS", Name: "Bookshelf", Rank: 91, Category: "Exchange Token", MarketCap: 5.5e7, Volume24h: 4e5, Change24h: 12.125, Supply: 2e8},
+		{ID: "kaspa", Symbol: "KAS", Name: "Kaspa", Rank: 30, Category: "Layer 1", MarketCap: 4.1e9, Volume24h: 1.2e8, Change24h: 5.5, Supply: 2.5e10},
+		{ID: "kelvin-coin", Symbol: "TMPR", Name: "\u212Aelvin Coin", Rank: 85, Category: "Meme", MarketCap: 7.7e7, Volume24h: 6.6e5, Change24h: -0.5, Supply: 273.15e6},
+		{ID: "cafe-token", Symbol: "CAFE", Name: "Café Token", Rank: 86, Category: "Café", MarketCap: 3.3e7, Volume24h: 2.1e5, Change24h: 1.75, Supply: 4e7},
+		{ID: "eclair", Symbol: "ÉCU", Name: "Éclair", Rank: 87, Category: "CAFÉ", MarketCap: 3.2e7, Volume24h: 1.9e5, Change24h: -2.75, Supply: 4e7},
 	}
 }
 

@@ -33,12 +33,12 @@ func matchesFilter(a *marketgraph.Asset, f marketgraph.AssetFilter) bool {
 			return false
 		}
 	}
-	if f.Category != nil && strings.ToLower(a.Category) != strings.ToLower(*f.Category) {
+	if f.Category != nil && marketgraph.FoldCase(a.Category) != marketgraph.FoldCase(*f.Category) {
 		return false
 	}
 	if f.Search != nil {
-		q := strings.ToLower(*f.Search)
-		if !strings.Contains(strings.ToLower(a.Symbol), q) && !strings.Contains(strings.ToLower(a.Name), q) {
+		q := marketgraph.FoldCase(*f.Search)
+		if !strings.Contains(marketgraph.FoldCase(a.Symbol), q) && !strings.Contains(marketgraph.FoldCase(a.Name), q) {
 			return false
 		}
 	}

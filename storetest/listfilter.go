@@ -71,6 +71,22 @@ func testListFilters(t *testing.T, s marketgraph.Store) {
 		{"SearchNothing", marketgraph.AssetFilter{Search: ptr("zzzz")}, []string{}},
 		{"CategoryAndSearch", marketgraph.AssetFilter{Category: ptr("DEFI"), Search: ptr("alp")}, []string{"alpha-a", "alpha-b", "alpha-c"}},
 		{"AllThree", marketgraph.AssetFilter{IDs: []string{"alpha-a", "alpha-c", "tether"}, Category: ptr("defi"), Search: ptr("ALPHA")}, []string{"alpha-a", "alpha-c"}},
+		// Case-insensitive means marketgraph.FoldCase, ASCII letters only,
+		// whatever Unicode or a database's locale would fold.
+		{"SearchKelvinSignIsNotK", marketgraph.AssetFilter{Search: ptr("\u212A")}, []string{"kelvin-coin"}},
+		{"SearchKNotKelvinSign", marketgraph.AssetFilter{Search: ptr("k")}, []string{"back-slash", "book-shelf", "cafe-token", "kaspa"}},
+		{"SearchKelvinSpeltWithK", marketgraph.AssetFilter{Search: ptr("kelvin")}, []string{}},
+		{"SearchKelvinSignASCIIFolded", marketgraph.AssetFilter{Search: ptr("\u212AELVIN")}, []string{"kelvin-coin"}},
+		{"SearchLowerAccent", marketgraph.AssetFilter{Search: ptr("é")}, []string{"cafe-token"}},
+		{"SearchUpperAccent", marketgraph.AssetFilter{Search: ptr("É")}, []string{"eclair"}},
+		{"SearchAccentNotFolded", marketgraph.AssetFilter{Search: ptr("CAFÉ")}, []string{}},
+		{"SearchAccentASCIIFolded", marketgraph.AssetFilter{Search: ptr("CAFé")}, []string{"cafe-token"}},
+		{"SearchUpperAccentASCIIFolded", marketgraph.AssetFilter{Search: ptr("ÉCLAIR")}, []string{"eclair"}},
+		{"CategoryLowerAccent", marketgraph.AssetFilter{Category: ptr("café")}, []string{"cafe-token"}},
+		{"CategoryUpperAccent", marketgraph.AssetFilter{Category: ptr("CAFÉ")}, []string{"eclair"}},
+		{"CategoryUpperAccentASCIIFolded", marketgraph.AssetFilter{Category: ptr("cAfÉ")}, []string{"eclair"}},
+		{"CategoryLowerAccentASCIIFolded", marketgraph.AssetFilter{Category: ptr("CAFé")}, []string{"cafe-token"}},
+		{"CategoryAccentRequired", marketgraph.AssetFilter{Category: ptr("cafe")}, []string{}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ref := expectedAssets(tc.f, marketgraph.DefaultAssetOrder, nil)

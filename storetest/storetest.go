@@ -18,14 +18,16 @@
 //     whether or not an asset with that id exists or passes the filter.
 //     TotalCount counts every asset matching the filter, ignoring After.
 //   - A nil AssetFilter.IDs does not filter; an empty non-nil one matches
-//     nothing. Category is an exact match after lower-casing both sides;
-//     Search is a literal substring of the lower-cased symbol or name (no
-//     wildcards: %, _ and \ match themselves).
+//     nothing. Category is an exact match after marketgraph.FoldCase of both
+//     sides; Search is a literal substring of the FoldCase-d symbol or name
+//     (no wildcards: %, _ and \ match themselves). FoldCase folds ASCII
+//     letters only, whatever the store's locale: "É" is not "é" and a
+//     Kelvin sign is not a "k".
 //   - Parameters are validated as marketgraph.NormalizeListParams does.
 //   - FindAssetsByIDs returns each asset at most once. FindAssetBySymbol
-//     prefers the lowest rank number, then the lowest id, and
-//     FindAssetsBySymbols answers each upper-cased symbol exactly as
-//     FindAssetBySymbol does.
+//     compares FoldCase-d symbols and prefers the lowest rank number, then
+//     the lowest id, and FindAssetsBySymbols answers each key (FoldUpper of
+//     a symbol) exactly as FindAssetBySymbol does.
 //   - Text that fails marketgraph.CheckText (a NUL byte, invalid UTF-8, too
 //     long) gets the domain's answer, never the storage's: BAD_USER_INPUT
 //     from FindAssetBySymbol and ListAssets (filter or cursor), and "no such
@@ -34,6 +36,8 @@
 //     is outside the int32 range or whose number is NaN or infinite. Load
 //     refuses an asset whose id fails CheckText.
 //   - Times come back in UTC (Location() == time.UTC), floats bit for bit.
+//   - CandlesByAssets refuses an unknown interval with BAD_USER_INPUT, even
+//     for no assets.
 //   - SignalsByAssets with first <= 0 returns no signals.
 //   - Stores hand out copies: mutating a result or a loaded Dataset does not
 //     change the store.

@@ -32,11 +32,12 @@ func expectedBySymbol(want map[string]string) []string {
 }
 
 // bestBySymbol works out from the fixture alone, not from a store, which
-// asset each upper-cased symbol names: the lowest rank, then the lowest id.
+// asset each key (marketgraph.FoldUpper of a symbol) names: the lowest rank,
+// then the lowest id.
 func bestBySymbol() map[string]*marketgraph.Asset {
 	best := map[string]*marketgraph.Asset{}
 	for _, a := range Fixture().Assets {
-		k := strings.ToUpper(a.Symbol)
+		k := marketgraph.FoldUpper(a.Symbol)
 		if b := best[k]; b == nil || a.Rank < b.Rank || (a.Rank == b.Rank && a.ID < b.ID) {
 			best[k] = a
 		}
@@ -74,19 +75,27 @@ func testFindAssetsBySymbols(t *testing.T, s marketgraph.Store) {
 	t.Run("OnlyMissing", func(t *testing.T) {
 		find(t, []string{"NOPE", "_"}, nil)
 	})
+	t.Run("ASCIIFoldingOnly", func(t *testing.T) {
+		// Keys are FoldUpper, not strings.ToUpper: "écu" keeps its é (and
+		// matches nothing, as in FindAssetBySymbol), so it does not share
+		// the key ÉCU with the symbols that do match eclair.
+		find(t, []string{"\u212AAS", "kas", "écu"}, map[string]string{"KAS": "kaspa"})
+		find(t, []string{"écu"}, nil)
+		find(t, []string{"Écu", "écu", "ÉCU"}, map[string]string{"ÉCU": "eclair"})
+	})
 	t.Run("Empty", func(t *testing.T) {
 		find(t, []string{}, nil)
 		find(t, nil, nil)
 	})
 	t.Run("AllAgreeWithFindAssetBySymbol", func(t *testing.T) {
-		// Every symbol of the fixture, in lower case, in one call: the
+		// Every symbol of the fixture, folded to lower case, in one call: the
 		// answer for each key is the fixture's best-ranked namesake and
 		// exactly what FindAssetBySymbol says for that key.
 		best := bestBySymbol()
 		var in []string
 		want := map[string]string{}
 		for k, a := range best {
-			in = append(in, strings.ToLower(k))
+			in = append(in, marketgraph.FoldCase(k))
 			want[k] = a.ID
 		}
 		sort.Strings(in)
