@@ -47,8 +47,10 @@ type Quote struct {
 // assets.
 type QuoteProvider interface {
 	// Quotes returns the quotes of the given assets in currency, keyed by
-	// asset id. An asset the provider does not know is absent from the map
-	// (the caller reports NOT_FOUND for it); a failure of the whole call is
-	// UPSTREAM_UNAVAILABLE.
+	// asset id. It may return a map and an error together: the map holds
+	// what could be answered (possibly stale), the error applies to the ids
+	// missing from it. With a nil error a missing id is one the provider
+	// does not know (NOT_FOUND for the caller); with an error it could not
+	// be answered (UPSTREAM_UNAVAILABLE, or the context's error).
 	Quotes(ctx context.Context, assetIDs []string, currency Currency) (map[string]*Quote, error)
 }

@@ -386,3 +386,29 @@ func TestLatestSignalByAsset(t *testing.T) {
 		}
 	})
 }
+
+// A provider may answer part of a call and fail the rest: the answered keys
+// succeed, the others carry its error, not NOT_FOUND.
+func TestQuoteByAsset_PartialAnswer(t *testing.T) {
+	s := newFakeStore()
+	p := partialProvider{}
+	l := loaders.New(loaders.Config{Store: s, Quotes: p, Wait: time.Hour})
+	usd := marketgraph.CurrencyUSD
+	quotes, errs := loadAll(l.QuoteByAsset,
+		loaders.QuoteKey{AssetID: "bitcoin", Currency: usd},
+		loaders.QuoteKey{AssetID: "solana", Currency: usd})
+	if errs[0] != nil || quotes[0] == nil || !quotes[0].Stale {
+		t.Errorf("answered key: %+v, %v; want the stale quote", quotes[0], errs[0])
+	}
+	if marketgraph.ErrorCode(errs[1]) != marketgraph.EUPSTREAM {
+		t.Errorf("unanswered key: error %v, want UPSTREAM_UNAVAILABLE", errs[1])
+	}
+}
+
+// partialProvider knows a stale bitcoin and fails everything else.
+type partialProvider struct{}
+
+func (partialProvider) Quotes(_ context.Context, ids []string, c marketgraph.Currency) (map[string]*marketgraph.Quote, error) {
+	return map[string]*marketgraph.Quote{"bitcoin": {AssetID: "bitcoin", Price: 1, Currency: c, Stale: true}},
+		marketgraph.Errorf(marketgraph.EUPSTREAM, "market data provider unavailable")
+}
