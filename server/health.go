@@ -28,14 +28,29 @@ func healthz(w http.ResponseWriter, _ *http.Request) {
 	writeHealth(w, http.StatusOK, healthBody{Status: "ok"})
 }
 
+// Component reports the state of a dependency the server can serve without,
+// for /readyz: the upstream provider's circuit breaker, say, while stale
+// quotes are served. degraded makes /readyz say "degraded" but stay 200:
+// taking the replica out of rotation would not bring the provider back.
+type Component func(ctx context.Context) (state string, degraded bool)
+
 // readyz answers whether the server can serve: its dependencies (the store)
 // are reachable. A failure is logged (passwords redacted) but shown to the
 // prober only as a short safe message: a driver's error text can hold a DSN.
-func readyz(ready func(context.Context) error, log *slog.Logger) http.HandlerFunc {
+// Components add their state; a degraded one marks the answer degraded.
+func readyz(ready func(context.Context) error, components map[string]Component, log *slog.Logger) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		err := checkReady(r.Context(), ready)
 		if err == nil {
-			writeHealth(w, http.StatusOK, healthBody{Status: "ready", Checks: map[string]string{"store": "ok"}})
+			body := healthBody{Status: "ready", Checks: map[string]string{"store": "ok"}}
+			for name, c := range components {
+				state, degraded := c(r.Context())
+				body.Checks[name] = state
+				if degraded {
+					body.Status = "degraded"
+				}
+			}
+			writeHealth(w, http.StatusOK, body)
 			return
 		}
 		log.ErrorContext(r.Context(), "readiness check failed",

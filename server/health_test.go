@@ -104,3 +104,34 @@ func TestHealth_Readyz(t *testing.T) {
 		})
 	}
 }
+
+// Components show their state; a degraded one makes the answer "degraded"
+// but keeps 200, since the replica still serves (stale quotes, say).
+func TestHealth_ReadyzComponents(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		degraded bool
+		body     string
+	}{
+		{"Healthy", false, `{"status":"ready","checks":{"provider":"closed","store":"ok"}}`},
+		{"Degraded", true, `{"status":"degraded","checks":{"provider":"open","store":"ok"}}`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ts, _ := newServer(t, func(c *server.Config) {
+				c.Components = map[string]server.Component{
+					"provider": func(context.Context) (string, bool) {
+						if tc.degraded {
+							return "open", true
+						}
+						return "closed", false
+					},
+				}
+			})
+			req, _ := http.NewRequest(http.MethodGet, ts.URL+"/readyz", nil)
+			res := do(t, req)
+			if res.status != http.StatusOK || res.body != tc.body {
+				t.Errorf("got %d %s, want 200 %s", res.status, res.body, tc.body)
+			}
+		})
+	}
+}

@@ -46,6 +46,10 @@ type Config struct {
 	// Ready is /readyz's check, typically the store's Ping. nil: always
 	// ready.
 	Ready func(ctx context.Context) error
+	// Components are dependencies /readyz reports on without failing:
+	// their state appears under checks, and a degraded one turns the
+	// status to "degraded" with a 200.
+	Components map[string]Component
 	// BodyLimit caps request bodies in bytes; 0 means DefaultBodyLimit.
 	BodyLimit int64
 	// QueryCacheSize is how many parsed and validated documents are kept;
@@ -127,8 +131,8 @@ func New(cfg Config) http.Handler {
 	}
 	r.Get("/healthz", healthz)
 	r.Head("/healthz", healthz)
-	r.Get("/readyz", readyz(cfg.Ready, log))
-	r.Head("/readyz", readyz(cfg.Ready, log))
+	r.Get("/readyz", readyz(cfg.Ready, cfg.Components, log))
+	r.Head("/readyz", readyz(cfg.Ready, cfg.Components, log))
 	return r
 }
 

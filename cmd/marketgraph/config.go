@@ -11,6 +11,8 @@ import (
 
 	"github.com/marketgraph/marketgraph/demo"
 	"github.com/marketgraph/marketgraph/loaders"
+	"github.com/marketgraph/marketgraph/marketdata"
+	"github.com/marketgraph/marketgraph/marketdata/coingecko"
 	"github.com/marketgraph/marketgraph/server"
 )
 
@@ -35,6 +37,14 @@ type config struct {
 	IdleTimeout     time.Duration // -idle-timeout, MARKETGRAPH_IDLE_TIMEOUT
 	ShutdownTimeout time.Duration // -shutdown-timeout, MARKETGRAPH_SHUTDOWN_TIMEOUT
 	LogLevel        slog.Level    // -log-level, MARKETGRAPH_LOG_LEVEL
+
+	Provider          string        // -provider, MARKETGRAPH_PROVIDER
+	ProviderURL       string        // -provider-url, MARKETGRAPH_PROVIDER_URL
+	ProviderKey       string        // -provider-key, MARKETGRAPH_PROVIDER_KEY (secret)
+	ProviderKeyHeader string        // -provider-key-header, MARKETGRAPH_PROVIDER_KEY_HEADER
+	ProviderBudget    int           // -provider-budget, MARKETGRAPH_PROVIDER_BUDGET
+	ProviderTimeout   time.Duration // -provider-timeout, MARKETGRAPH_PROVIDER_TIMEOUT
+	QuoteTTL          time.Duration // -quote-ttl, MARKETGRAPH_QUOTE_TTL
 }
 
 // parseConfig reads the flags of one subcommand over the environment. An
@@ -67,6 +77,17 @@ func parseConfig(cmd string, args []string, getenv func(string) string, stderr i
 	fs.DurationVar(&c.WriteTimeout, "write-timeout", e.duration("MARKETGRAPH_WRITE_TIMEOUT", 30*time.Second), "HTTP server write timeout (MARKETGRAPH_WRITE_TIMEOUT)")
 	fs.DurationVar(&c.IdleTimeout, "idle-timeout", e.duration("MARKETGRAPH_IDLE_TIMEOUT", 120*time.Second), "HTTP keep-alive idle timeout (MARKETGRAPH_IDLE_TIMEOUT)")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", e.duration("MARKETGRAPH_SHUTDOWN_TIMEOUT", 15*time.Second), "graceful shutdown limit (MARKETGRAPH_SHUTDOWN_TIMEOUT)")
+	if cmd == "serve" {
+		fs.StringVar(&c.Provider, "provider", e.str("MARKETGRAPH_PROVIDER", providerSimulator), "where quotes come from: simulator or coingecko (MARKETGRAPH_PROVIDER)")
+		fs.StringVar(&c.ProviderURL, "provider-url", e.str("MARKETGRAPH_PROVIDER_URL", coingecko.DemoBaseURL), "API root of the CoinGecko-compatible provider (MARKETGRAPH_PROVIDER_URL)")
+		// The key is read from the environment only: a flag would show it
+		// in the process list.
+		c.ProviderKey = e.str("MARKETGRAPH_PROVIDER_KEY", "")
+		fs.StringVar(&c.ProviderKeyHeader, "provider-key-header", e.str("MARKETGRAPH_PROVIDER_KEY_HEADER", ""), "header carrying MARKETGRAPH_PROVIDER_KEY; default by host: x-cg-pro-api-key on the pro API, else x-cg-demo-api-key (MARKETGRAPH_PROVIDER_KEY_HEADER)")
+		fs.IntVar(&c.ProviderBudget, "provider-budget", e.int("MARKETGRAPH_PROVIDER_BUDGET", 0), "upstream calls per minute, never exceeded; 0: 30 for coingecko (a free demo plan), unlimited for the simulator; negative: unlimited (MARKETGRAPH_PROVIDER_BUDGET)")
+		fs.DurationVar(&c.ProviderTimeout, "provider-timeout", e.duration("MARKETGRAPH_PROVIDER_TIMEOUT", marketdata.DefaultCallTimeout), "deadline of one upstream call, retries included (MARKETGRAPH_PROVIDER_TIMEOUT)")
+		fs.DurationVar(&c.QuoteTTL, "quote-ttl", e.duration("MARKETGRAPH_QUOTE_TTL", 0), "how long a quote is served from cache; 0: 10s for coingecko, 1s for the simulator (MARKETGRAPH_QUOTE_TTL)")
+	}
 	level := e.str("MARKETGRAPH_LOG_LEVEL", "info")
 	fs.StringVar(&level, "log-level", level, "debug, info, warn or error (MARKETGRAPH_LOG_LEVEL)")
 	if e.err != nil {
@@ -105,6 +126,10 @@ func (c *config) validate() error {
 		// The connection would be cut before the operation could report
 		// its own timeout.
 		return fmt.Errorf("-operation-timeout / MARKETGRAPH_OPERATION_TIMEOUT (%s) must be shorter than -write-timeout / MARKETGRAPH_WRITE_TIMEOUT (%s)", c.OpTimeout, c.WriteTimeout)
+	case c.ProviderTimeout < 0 || c.QuoteTTL < 0:
+		return fmt.Errorf("-provider-timeout and -quote-ttl must not be negative")
+	case c.ProviderTimeout >= c.OpTimeout && c.OpTimeout > 0:
+		return fmt.Errorf("-provider-timeout / MARKETGRAPH_PROVIDER_TIMEOUT (%s) must be shorter than -operation-timeout (%s), or stale quotes could never be served in time", c.ProviderTimeout, c.OpTimeout)
 	case c.ComplexityLimit == 0 || c.MaxDepth == 0:
 		return fmt.Errorf("-complexity-limit and -max-depth must be positive, or negative to turn them off")
 	}

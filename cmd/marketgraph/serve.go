@@ -15,7 +15,6 @@ import (
 	"github.com/marketgraph/marketgraph/demo"
 	"github.com/marketgraph/marketgraph/graph"
 	"github.com/marketgraph/marketgraph/loaders"
-	"github.com/marketgraph/marketgraph/marketdata"
 	"github.com/marketgraph/marketgraph/memory"
 	"github.com/marketgraph/marketgraph/resolvers"
 	"github.com/marketgraph/marketgraph/server"
@@ -34,7 +33,10 @@ func runServe(ctx context.Context, cfg *config, log *slog.Logger, stdout io.Writ
 	}
 	defer closeStore()
 
-	provider := marketdata.NewSimulator(dataset, marketdata.SimulatorConfig{Seed: cfg.Seed})
+	provider, providerHealth, err := newProvider(cfg, dataset, log)
+	if err != nil {
+		return err
+	}
 
 	handler := server.New(server.Config{
 		Schema: graph.NewExecutableSchema(graph.Config{
@@ -46,6 +48,7 @@ func runServe(ctx context.Context, cfg *config, log *slog.Logger, stdout io.Writ
 			return loaders.With(ctx, loaders.New(loaders.Config{Store: store, Quotes: provider, Wait: cfg.BatchWait}))
 		},
 		Ready:            store.Ping,
+		Components:       map[string]server.Component{"provider": providerHealth},
 		BodyLimit:        cfg.BodyLimit,
 		QueryCacheSize:   cfg.QueryCache,
 		ComplexityLimit:  cfg.ComplexityLimit,
