@@ -7,6 +7,9 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"testing"
+	"time"
+
+	"github.com/marketgraph/marketgraph/marketdata"
 )
 
 // BenchmarkHundredAssets measures the 100-asset query (quote, 7 daily
@@ -38,6 +41,18 @@ func BenchmarkHundredAssets(b *testing.B) {
 		}
 	}
 	b.Run("graphql", func(b *testing.B) { serve(b, h) })
+	// The same through the resilience layer with a warm cache (a long TTL
+	// on the fixed clock): what the production path adds on a cache hit.
+	b.Run("graphql-resilient-warm", func(b *testing.B) {
+		r := marketdata.NewResilient(quotes, marketdata.ResilienceConfig{CallsPerMinute: -1, CacheTTL: time.Hour, Now: func() time.Time { return quoteTime }})
+		hr := newHandler(store, r, slog.New(slog.DiscardHandler))
+		post(b, hr, hundredAssets, nil)
+		before := quotes.calls.Load()
+		serve(b, hr)
+		if n := quotes.calls.Load() - before; n != 0 {
+			b.Fatalf("%d provider calls on a warm cache", n)
+		}
+	})
 	b.Run("baseline", func(b *testing.B) {
 		serve(b, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			var req struct{ Query string }

@@ -45,6 +45,8 @@ type config struct {
 	ProviderBudget    int           // -provider-budget, MARKETGRAPH_PROVIDER_BUDGET
 	ProviderTimeout   time.Duration // -provider-timeout, MARKETGRAPH_PROVIDER_TIMEOUT
 	QuoteTTL          time.Duration // -quote-ttl, MARKETGRAPH_QUOTE_TTL
+	BreakerThreshold  int           // -provider-breaker-threshold, MARKETGRAPH_PROVIDER_BREAKER_THRESHOLD
+	BreakerCooldown   time.Duration // -provider-breaker-cooldown, MARKETGRAPH_PROVIDER_BREAKER_COOLDOWN
 }
 
 // parseConfig reads the flags of one subcommand over the environment. An
@@ -86,6 +88,8 @@ func parseConfig(cmd string, args []string, getenv func(string) string, stderr i
 		fs.StringVar(&c.ProviderKeyHeader, "provider-key-header", e.str("MARKETGRAPH_PROVIDER_KEY_HEADER", ""), "header carrying MARKETGRAPH_PROVIDER_KEY; default by host: x-cg-pro-api-key on the pro API, else x-cg-demo-api-key (MARKETGRAPH_PROVIDER_KEY_HEADER)")
 		fs.IntVar(&c.ProviderBudget, "provider-budget", e.int("MARKETGRAPH_PROVIDER_BUDGET", 0), "upstream calls per minute, never exceeded; 0: 30 for coingecko (a free demo plan), unlimited for the simulator; negative: unlimited (MARKETGRAPH_PROVIDER_BUDGET)")
 		fs.DurationVar(&c.ProviderTimeout, "provider-timeout", e.duration("MARKETGRAPH_PROVIDER_TIMEOUT", marketdata.DefaultCallTimeout), "deadline of one upstream call, retries included (MARKETGRAPH_PROVIDER_TIMEOUT)")
+		fs.IntVar(&c.BreakerThreshold, "provider-breaker-threshold", e.int("MARKETGRAPH_PROVIDER_BREAKER_THRESHOLD", marketdata.DefaultBreakerThreshold), "consecutive failed upstream calls that open the circuit breaker (MARKETGRAPH_PROVIDER_BREAKER_THRESHOLD)")
+		fs.DurationVar(&c.BreakerCooldown, "provider-breaker-cooldown", e.duration("MARKETGRAPH_PROVIDER_BREAKER_COOLDOWN", marketdata.DefaultBreakerCooldown), "how long an open breaker fails fast before one probe call (MARKETGRAPH_PROVIDER_BREAKER_COOLDOWN)")
 		fs.DurationVar(&c.QuoteTTL, "quote-ttl", e.duration("MARKETGRAPH_QUOTE_TTL", 0), "how long a quote is served from cache; 0: 10s for coingecko, 1s for the simulator (MARKETGRAPH_QUOTE_TTL)")
 	}
 	level := e.str("MARKETGRAPH_LOG_LEVEL", "info")
@@ -126,8 +130,8 @@ func (c *config) validate() error {
 		// The connection would be cut before the operation could report
 		// its own timeout.
 		return fmt.Errorf("-operation-timeout / MARKETGRAPH_OPERATION_TIMEOUT (%s) must be shorter than -write-timeout / MARKETGRAPH_WRITE_TIMEOUT (%s)", c.OpTimeout, c.WriteTimeout)
-	case c.ProviderTimeout < 0 || c.QuoteTTL < 0:
-		return fmt.Errorf("-provider-timeout and -quote-ttl must not be negative")
+	case c.ProviderTimeout < 0 || c.QuoteTTL < 0 || c.BreakerCooldown < 0 || c.BreakerThreshold < 0:
+		return fmt.Errorf("-provider-timeout, -quote-ttl and the breaker settings must not be negative")
 	case c.ProviderTimeout >= c.OpTimeout && c.OpTimeout > 0:
 		return fmt.Errorf("-provider-timeout / MARKETGRAPH_PROVIDER_TIMEOUT (%s) must be shorter than -operation-timeout (%s), or stale quotes could never be served in time", c.ProviderTimeout, c.OpTimeout)
 	case c.ComplexityLimit == 0 || c.MaxDepth == 0:

@@ -32,6 +32,8 @@ commands:
   serve     run the GraphQL server (default)
   migrate   apply pending PostgreSQL migrations (needs DATABASE_URL)
   seed      load the deterministic demo dataset into PostgreSQL (needs DATABASE_URL)
+  fake-upstream
+            serve a fake CoinGecko API (demo catalog, simulated prices) on -addr
   version   print the version
 
 Run "marketgraph <command> -h" for the flags of a command.
@@ -45,7 +47,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		cmd, args = args[0], args[1:]
 	}
 	switch cmd {
-	case "serve", "migrate", "seed":
+	case "serve", "migrate", "seed", "fake-upstream":
 	case "version":
 		fmt.Fprintln(stdout, "marketgraph", version())
 		return nil
@@ -66,6 +68,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runMigrate(ctx, cfg, stdout)
 	case "seed":
 		return runSeed(ctx, cfg, stdout)
+	case "fake-upstream":
+		return runFakeUpstream(ctx, cfg, stdout)
 	default:
 		return runServe(ctx, cfg, log, stdout)
 	}

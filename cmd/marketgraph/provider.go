@@ -23,10 +23,12 @@ const (
 // cache and all). The returned component reports the breaker to /readyz.
 func newProvider(cfg *config, ds *marketgraph.Dataset, log *slog.Logger) (marketgraph.QuoteProvider, server.Component, error) {
 	rc := marketdata.ResilienceConfig{
-		CallTimeout:    cfg.ProviderTimeout,
-		CallsPerMinute: cfg.ProviderBudget,
-		CacheTTL:       cfg.QuoteTTL,
-		Logger:         log.With("component", "provider", "provider", cfg.Provider),
+		CallTimeout:      cfg.ProviderTimeout,
+		CallsPerMinute:   cfg.ProviderBudget,
+		CacheTTL:         cfg.QuoteTTL,
+		BreakerThreshold: cfg.BreakerThreshold,
+		BreakerCooldown:  cfg.BreakerCooldown,
+		Logger:           log.With("component", "provider", "provider", cfg.Provider),
 	}
 	var base marketgraph.QuoteProvider
 	switch cfg.Provider {
