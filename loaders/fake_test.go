@@ -170,6 +170,18 @@ func (s *fakeStore) LatestSignals(_ context.Context, ids []string) (map[string]*
 func (s *fakeStore) Load(context.Context, *marketgraph.Dataset) error { return nil }
 func (s *fakeStore) Ping(context.Context) error                       { return nil }
 
+func (s *fakeStore) UpsertAssets(context.Context, []*marketgraph.Asset) error {
+	panic("not used by loaders")
+}
+
+func (s *fakeStore) UpsertCandles(context.Context, []*marketgraph.Candle) error {
+	panic("not used by loaders")
+}
+
+func (s *fakeStore) InsertSignals(context.Context, []*marketgraph.Signal) ([]*marketgraph.Signal, error) {
+	panic("not used by loaders")
+}
+
 // fakeProvider quotes the assets in prices (USD) in any currency, at the
 // same number, and fails the currencies listed in fail.
 type fakeProvider struct {

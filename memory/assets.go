@@ -41,32 +41,51 @@ func newAssets() assets {
 	return assets{byID: map[string]*entry{}, bySymbol: map[string]*entry{}, orders: map[marketgraph.AssetOrder][]*entry{}}
 }
 
-// addAssets inserts the assets whose ids are new and rebuilds the indexes if
-// there were any; s.mu must be held for writing.
-func (s *assets) addAssets(in []*marketgraph.Asset) {
-	added := false
+// putAssets stores the assets, inserting new ids and, when replace is set,
+// replacing existing ones (Load keeps them, UpsertAssets replaces them), and
+// rebuilds the indexes if anything changed; s.mu must be held for writing.
+// Entries are replaced, never changed in place. Within in, the last of
+// several assets with one id wins when replace is set, the first otherwise.
+func (s *assets) putAssets(in []*marketgraph.Asset, replace bool) {
+	changed := false
 	for _, a := range in {
-		if _, ok := s.byID[a.ID]; ok {
+		old, ok := s.byID[a.ID]
+		if ok && (!replace || old.asset == *a) {
 			continue
 		}
-		e := &entry{asset: *a, symbol: marketgraph.FoldCase(a.Symbol), name: marketgraph.FoldCase(a.Name), category: marketgraph.FoldCase(a.Category)}
-		e.rank = marketgraph.CursorFor(a, marketgraph.AssetOrderRank)
-		e.sortName = marketgraph.CursorFor(a, marketgraph.AssetOrderName)
-		e.mcap = marketgraph.CursorFor(a, marketgraph.AssetOrderMarketCap)
-		e.change = marketgraph.CursorFor(a, marketgraph.AssetOrderChange24h)
-		s.byID[a.ID] = e
-		if best := s.bySymbol[e.symbol]; best == nil || marketgraph.DefaultAssetOrder.Compare(&e.rank, &best.rank) < 0 {
-			s.bySymbol[e.symbol] = e
-		}
-		added = true
+		s.byID[a.ID] = newEntry(a)
+		changed = true
 	}
-	if !added {
-		return
+	if changed {
+		s.reindex()
 	}
+}
+
+// newEntry computes what filtering and ordering need of a.
+func newEntry(a *marketgraph.Asset) *entry {
+	e := &entry{asset: *a, symbol: marketgraph.FoldCase(a.Symbol), name: marketgraph.FoldCase(a.Name), category: marketgraph.FoldCase(a.Category)}
+	e.rank = marketgraph.CursorFor(a, marketgraph.AssetOrderRank)
+	e.sortName = marketgraph.CursorFor(a, marketgraph.AssetOrderName)
+	e.mcap = marketgraph.CursorFor(a, marketgraph.AssetOrderMarketCap)
+	e.change = marketgraph.CursorFor(a, marketgraph.AssetOrderChange24h)
+	return e
+}
+
+// reindex rebuilds bySymbol and the eight orderings from byID. Rebuilding
+// from scratch is what makes an update as simple as an insert: a changed
+// symbol or rank can hand a symbol to another asset, and a changed key
+// moves an asset in its ordering. The catalog is a few thousand assets and
+// changes once per sync, so the cost does not matter.
+func (s *assets) reindex() {
 	all := make([]*entry, 0, len(s.byID))
+	bySymbol := make(map[string]*entry, len(s.byID))
 	for _, e := range s.byID {
 		all = append(all, e)
+		if best := bySymbol[e.symbol]; best == nil || marketgraph.DefaultAssetOrder.Compare(&e.rank, &best.rank) < 0 {
+			bySymbol[e.symbol] = e
+		}
 	}
+	s.bySymbol = bySymbol
 	for _, f := range []marketgraph.AssetOrderField{marketgraph.AssetOrderRank, marketgraph.AssetOrderName, marketgraph.AssetOrderMarketCap, marketgraph.AssetOrderChange24h} {
 		for _, d := range []marketgraph.OrderDirection{marketgraph.OrderAsc, marketgraph.OrderDesc} {
 			o := marketgraph.AssetOrder{Field: f, Direction: d}

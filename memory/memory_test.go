@@ -97,7 +97,7 @@ func TestStore_LoadRejects(t *testing.T) {
 			ds.Candles = append(ds.Candles, &marketgraph.Candle{AssetID: "bitcoin", Interval: "WEEK", Start: ds.End})
 		}},
 		{"SignalOfUnknownAsset", func(ds *marketgraph.Dataset) {
-			ds.Signals = append(ds.Signals, &marketgraph.Signal{ID: "s", AssetID: "nope"})
+			ds.Signals = append(ds.Signals, &marketgraph.Signal{ID: "s", AssetID: "nope", Kind: marketgraph.SignalBuy, EmittedAt: ds.End})
 		}},
 		{"SignalWithoutID", func(ds *marketgraph.Dataset) {
 			ds.Signals = append(ds.Signals, &marketgraph.Signal{AssetID: "bitcoin"})
@@ -112,13 +112,92 @@ func TestStore_LoadRejects(t *testing.T) {
 				ds = storetest.Fixture()
 				tc.change(ds)
 			}
-			if err := s.Load(ctx, ds); err == nil {
-				t.Fatal("Load succeeded, want an error")
+			if err := s.Load(ctx, ds); marketgraph.ErrorCode(err) != marketgraph.EBADINPUT {
+				t.Fatalf("Load: %v, want a %s error", err, marketgraph.EBADINPUT)
 			}
 			page, err := s.ListAssets(ctx, marketgraph.AssetListParams{})
 			if err != nil || page.TotalCount != 0 {
 				t.Errorf("after a refused Load: %+v, %v; want an empty store", page, err)
 			}
 		})
+	}
+}
+
+// TestStore_ConcurrentWrites writes candles, signals and assets from several
+// goroutines while others read; run it with -race. Readers must always see
+// each history sorted with one candle per start, and in the end every write
+// must be there.
+func TestStore_ConcurrentWrites(t *testing.T) {
+	ctx := context.Background()
+	s := memory.New()
+	fx := storetest.Fixture()
+	if err := s.Load(ctx, fx); err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	const writers, rounds = 4, 60
+	var wg sync.WaitGroup
+	for w := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range rounds {
+				// Every writer rewrites the same starts, in its own order.
+				start := fx.End.Add(time.Duration((i*7+w)%rounds) * time.Minute)
+				p := 100 + float64(w)
+				c := &marketgraph.Candle{AssetID: "bitcoin", Interval: marketgraph.IntervalMinute, Start: start, Open: p, High: p + 1, Low: p - 1, Close: p, Volume: 1}
+				if err := s.UpsertCandles(ctx, []*marketgraph.Candle{c}); err != nil {
+					t.Errorf("UpsertCandles: %v", err)
+					return
+				}
+				sg := &marketgraph.Signal{ID: fmt.Sprintf("sig-%d", i), AssetID: "tether", Kind: marketgraph.SignalBuy, EmittedAt: start}
+				if _, err := s.InsertSignals(ctx, []*marketgraph.Signal{sg}); err != nil {
+					t.Errorf("InsertSignals: %v", err)
+					return
+				}
+				a := &marketgraph.Asset{ID: "dai", Symbol: "DAI", Name: "Dai", Rank: 17, MarketCap: float64(i)}
+				if err := s.UpsertAssets(ctx, []*marketgraph.Asset{a}); err != nil {
+					t.Errorf("UpsertAssets: %v", err)
+					return
+				}
+			}
+		}()
+	}
+	for range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range rounds {
+				m, err := s.CandlesByAssets(ctx, []string{"bitcoin"}, marketgraph.CandleRange{Interval: marketgraph.IntervalMinute})
+				if err != nil {
+					t.Errorf("CandlesByAssets: %v", err)
+					return
+				}
+				cs := m["bitcoin"]
+				for i := 1; i < len(cs); i++ {
+					if !cs[i-1].Start.Before(cs[i].Start) {
+						t.Errorf("candles out of order or repeated at %d: %s, %s", i, cs[i-1].Start, cs[i].Start)
+						return
+					}
+				}
+				if _, err := s.FindAssetBySymbol(ctx, "DAI"); err != nil {
+					t.Errorf("FindAssetBySymbol(DAI): %v", err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	m, err := s.CandlesByAssets(ctx, []string{"bitcoin"}, marketgraph.CandleRange{Interval: marketgraph.IntervalMinute})
+	if err != nil {
+		t.Fatalf("CandlesByAssets: %v", err)
+	}
+	// The fixture's 50 minutes end one minute before End; the writes
+	// add End .. End+rounds-1.
+	if got, want := len(m["bitcoin"]), 50+rounds; got != want {
+		t.Errorf("%d bitcoin minutes after the writes, want %d", got, want)
+	}
+	sigs, err := s.SignalsByAssets(ctx, []string{"tether"}, marketgraph.MaxSignalFirst)
+	if err != nil || len(sigs["tether"]) != rounds {
+		t.Errorf("tether has %d signals (err %v), want %d", len(sigs["tether"]), err, rounds)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/marketgraph/marketgraph"
 )
@@ -16,9 +17,12 @@ func compareSignals(a, b marketgraph.Signal) int {
 	return strings.Compare(b.ID, a.ID)
 }
 
-// addSignals inserts the signals whose ids are new; s.mu must be held for
-// writing.
-func (s *Store) addSignals(in []*marketgraph.Signal) {
+// addSignals inserts the signals whose ids are new, the first of several
+// with one id, and returns copies of those it inserted in input order; s.mu
+// must be held for writing. Times are kept to the microsecond, as
+// PostgreSQL keeps them, so both stores hand back the same signal.
+func (s *Store) addSignals(in []*marketgraph.Signal) []*marketgraph.Signal {
+	var inserted []*marketgraph.Signal
 	touched := map[string]bool{}
 	for _, sg := range in {
 		if _, ok := s.signalIDs[sg.ID]; ok {
@@ -26,13 +30,15 @@ func (s *Store) addSignals(in []*marketgraph.Signal) {
 		}
 		s.signalIDs[sg.ID] = struct{}{}
 		cp := *sg
-		cp.EmittedAt = cp.EmittedAt.UTC()
+		cp.EmittedAt = cp.EmittedAt.UTC().Truncate(time.Microsecond)
 		touched[cp.AssetID] = true
 		s.signals[cp.AssetID] = append(s.signals[cp.AssetID], cp)
+		inserted = append(inserted, &cp)
 	}
 	for id := range touched {
 		slices.SortFunc(s.signals[id], compareSignals)
 	}
+	return inserted
 }
 
 // SignalsByAssets returns up to first signals per asset, newest first, ties

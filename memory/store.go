@@ -7,7 +7,6 @@ package memory
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sync"
 
@@ -17,9 +16,9 @@ import (
 var _ marketgraph.Store = (*Store)(nil)
 
 // Store is an in-memory marketgraph.Store. It is safe for concurrent use: any
-// number of readers proceed together, and Load excludes them only while it
-// merges. Values go in and come out as copies, so neither the loader nor a
-// caller can change what the store holds.
+// number of readers proceed together, and Load and the writes exclude them
+// only while they merge. Values go in and come out as copies, so neither a
+// writer nor a caller can change what the store holds.
 type Store struct {
 	mu sync.RWMutex
 	assets
@@ -46,38 +45,33 @@ func (s *Store) Ping(ctx context.Context) error { return nil }
 // Load merges ds into the store. Rows that already exist (assets by id,
 // candles by asset, interval and start, signals by id) are left unchanged,
 // and so is the first of several equal rows within ds. Load checks the whole
-// dataset before changing anything, so a bad dataset changes nothing: every
-// candle and signal must belong to an asset of the store or of ds, every
-// interval must be known, no id may be empty and asset ids must pass
-// CheckText (as PostgreSQL requires, and lookups rely on).
+// dataset before changing anything, so a bad dataset changes nothing: it
+// must pass marketgraph.ValidateDataset, as in PostgreSQL, and every candle
+// and signal must belong to an asset of the store or of ds (PostgreSQL's
+// foreign keys). Errors are BAD_USER_INPUT.
 func (s *Store) Load(ctx context.Context, ds *marketgraph.Dataset) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("load: %w", err)
 	}
-	if ds == nil {
-		return errors.New("load: nil dataset")
+	if err := marketgraph.ValidateDataset(ds); err != nil {
+		return fmt.Errorf("load: %w", err)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if err := s.check(ds); err != nil {
+	if err := s.checkReferences(ds); err != nil {
 		return fmt.Errorf("load: %w", err)
 	}
-	s.addAssets(ds.Assets)
+	s.putAssets(ds.Assets, false)
 	s.addCandles(ds.Candles)
 	s.addSignals(ds.Signals)
 	return nil
 }
 
-// check validates ds against the store's contents; s.mu must be held.
-func (s *Store) check(ds *marketgraph.Dataset) error {
+// checkReferences checks that every candle and signal of ds belongs to an
+// asset of the store or of ds; s.mu must be held.
+func (s *Store) checkReferences(ds *marketgraph.Dataset) error {
 	known := make(map[string]bool, len(ds.Assets))
-	for i, a := range ds.Assets {
-		if a == nil || a.ID == "" {
-			return fmt.Errorf("asset %d: missing or without id", i)
-		}
-		if err := marketgraph.CheckText("id", a.ID); err != nil {
-			return fmt.Errorf("asset %d: %w", i, err)
-		}
+	for _, a := range ds.Assets {
 		known[a.ID] = true
 	}
 	exists := func(id string) bool {
@@ -85,21 +79,13 @@ func (s *Store) check(ds *marketgraph.Dataset) error {
 		return ok || known[id]
 	}
 	for i, c := range ds.Candles {
-		switch {
-		case c == nil:
-			return fmt.Errorf("candle %d: missing", i)
-		case !c.Interval.Valid():
-			return fmt.Errorf("candle %d: unknown interval %q", i, c.Interval)
-		case !exists(c.AssetID):
-			return fmt.Errorf("candle %d: unknown asset %q", i, c.AssetID)
+		if !exists(c.AssetID) {
+			return marketgraph.Errorf(marketgraph.EBADINPUT, "candle %d: unknown asset %q", i, c.AssetID)
 		}
 	}
-	for i, sg := range ds.Signals {
-		switch {
-		case sg == nil || sg.ID == "":
-			return fmt.Errorf("signal %d: missing or without id", i)
-		case !exists(sg.AssetID):
-			return fmt.Errorf("signal %s: unknown asset %q", sg.ID, sg.AssetID)
+	for _, sg := range ds.Signals {
+		if !exists(sg.AssetID) {
+			return marketgraph.Errorf(marketgraph.EBADINPUT, "signal %q: unknown asset %q", sg.ID, sg.AssetID)
 		}
 	}
 	return nil

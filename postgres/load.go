@@ -99,54 +99,14 @@ func loadSignals(ctx context.Context, tx pgx.Tx, ss []*marketgraph.Signal) error
 	})
 }
 
-// validateDataset rejects what the schema would reject too, but with a
-// message that says which row is wrong. References to assets are left to
-// the foreign keys, since an asset may already be in the database.
+// validateDataset applies marketgraph.ValidateDataset, the rule both stores
+// share, so that bad data is refused with a message that says which row is
+// wrong rather than with whatever the schema makes of it. References to
+// assets are left to the foreign keys, since an asset may already be in the
+// database.
 func validateDataset(ds *marketgraph.Dataset) error {
-	bad := func(format string, args ...any) error {
-		return marketgraph.Errorf(marketgraph.EBADINPUT, "load dataset: "+format, args...)
-	}
-	if ds == nil {
-		return bad("no dataset")
-	}
-	for i, a := range ds.Assets {
-		switch {
-		case a == nil:
-			return bad("asset %d is nil", i)
-		case a.ID == "":
-			return bad("asset %d has no id", i)
-		}
-		// Lookups skip ids that fail CheckText as unknown (see lookupIDs),
-		// so an asset holding one could never be found.
-		if err := marketgraph.CheckText("id", a.ID); err != nil {
-			return bad("asset %d: %s", i, marketgraph.ErrorMessage(err))
-		}
-	}
-	for i, c := range ds.Candles {
-		switch {
-		case c == nil:
-			return bad("candle %d is nil", i)
-		case c.AssetID == "":
-			return bad("candle %d has no asset id", i)
-		case !c.Interval.Valid():
-			return bad("candle %d of asset %q has unknown interval %q", i, c.AssetID, c.Interval)
-		case c.Start.IsZero():
-			return bad("candle %d of asset %q has no start", i, c.AssetID)
-		}
-	}
-	for i, s := range ds.Signals {
-		switch {
-		case s == nil:
-			return bad("signal %d is nil", i)
-		case s.ID == "":
-			return bad("signal %d has no id", i)
-		case s.AssetID == "":
-			return bad("signal %q has no asset id", s.ID)
-		case s.Kind != marketgraph.SignalBuy && s.Kind != marketgraph.SignalSell && s.Kind != marketgraph.SignalHold:
-			return bad("signal %q has unknown kind %q", s.ID, s.Kind)
-		case !(s.Strength >= 0 && s.Strength <= 1):
-			return bad("signal %q has strength %v outside [0, 1]", s.ID, s.Strength)
-		}
+	if err := marketgraph.ValidateDataset(ds); err != nil {
+		return marketgraph.Errorf(marketgraph.EBADINPUT, "load dataset: %s", marketgraph.ErrorMessage(err))
 	}
 	return nil
 }

@@ -41,6 +41,14 @@
 //   - SignalsByAssets with first <= 0 returns no signals.
 //   - Stores hand out copies: mutating a result or a loaded Dataset does not
 //     change the store.
+//   - The marketgraph.MarketWriter methods check the whole batch (with
+//     marketgraph.ValidateAsset, ValidateCandle and ValidateSignal, and for
+//     the asset of each candle and signal) before writing, and refuse a bad
+//     batch with BAD_USER_INPUT without writing any of it. Of several rows
+//     with one key in a batch, the last wins for UpsertAssets and
+//     UpsertCandles, the first for InsertSignals. Writing the same rows
+//     again changes nothing. InsertSignals returns the inserted signals
+//     with times in UTC to the microsecond.
 package storetest
 
 import (
@@ -59,6 +67,7 @@ import (
 func Run(t *testing.T, newStore func(t *testing.T) marketgraph.Store) {
 	t.Helper()
 	t.Run("Load", func(t *testing.T) { testLoad(t, newStore) })
+	t.Run("Write", func(t *testing.T) { testWrite(t, newStore) })
 
 	s := newStore(t)
 	if err := s.Load(context.Background(), Fixture()); err != nil {
