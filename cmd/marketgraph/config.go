@@ -47,6 +47,10 @@ type config struct {
 	QuoteTTL          time.Duration // -quote-ttl, MARKETGRAPH_QUOTE_TTL
 	BreakerThreshold  int           // -provider-breaker-threshold, MARKETGRAPH_PROVIDER_BREAKER_THRESHOLD
 	BreakerCooldown   time.Duration // -provider-breaker-cooldown, MARKETGRAPH_PROVIDER_BREAKER_COOLDOWN
+
+	Ingest bool          // serve -ingest, MARKETGRAPH_INGEST
+	Tick   time.Duration // -tick, MARKETGRAPH_TICK
+	Track  string        // -track, MARKETGRAPH_TRACK
 }
 
 // parseConfig reads the flags of one subcommand over the environment. An
@@ -80,6 +84,11 @@ func parseConfig(cmd string, args []string, getenv func(string) string, stderr i
 	fs.DurationVar(&c.IdleTimeout, "idle-timeout", e.duration("MARKETGRAPH_IDLE_TIMEOUT", 120*time.Second), "HTTP keep-alive idle timeout (MARKETGRAPH_IDLE_TIMEOUT)")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", e.duration("MARKETGRAPH_SHUTDOWN_TIMEOUT", 15*time.Second), "graceful shutdown limit (MARKETGRAPH_SHUTDOWN_TIMEOUT)")
 	if cmd == "serve" {
+		fs.BoolVar(&c.Ingest, "ingest", e.bool("MARKETGRAPH_INGEST", true), "run the ingest pipeline in this process; with PostgreSQL only one process ingests at a time (MARKETGRAPH_INGEST)")
+	}
+	if cmd == "serve" || cmd == "ingest" {
+		fs.DurationVar(&c.Tick, "tick", e.duration("MARKETGRAPH_TICK", 0), "ingest tick: one batched quote call each; 0: 1s on the simulator, 10s on coingecko (MARKETGRAPH_TICK)")
+		fs.StringVar(&c.Track, "track", e.str("MARKETGRAPH_TRACK", ""), "comma-separated asset ids to ingest; empty: the top 100 of the catalog (MARKETGRAPH_TRACK)")
 		fs.StringVar(&c.Provider, "provider", e.str("MARKETGRAPH_PROVIDER", providerSimulator), "where quotes come from: simulator or coingecko (MARKETGRAPH_PROVIDER)")
 		fs.StringVar(&c.ProviderURL, "provider-url", e.str("MARKETGRAPH_PROVIDER_URL", coingecko.DemoBaseURL), "API root of the CoinGecko-compatible provider (MARKETGRAPH_PROVIDER_URL)")
 		// The key is read from the environment only: a flag would show it
@@ -130,6 +139,8 @@ func (c *config) validate() error {
 		// The connection would be cut before the operation could report
 		// its own timeout.
 		return fmt.Errorf("-operation-timeout / MARKETGRAPH_OPERATION_TIMEOUT (%s) must be shorter than -write-timeout / MARKETGRAPH_WRITE_TIMEOUT (%s)", c.OpTimeout, c.WriteTimeout)
+	case c.Tick < 0:
+		return fmt.Errorf("-tick / MARKETGRAPH_TICK must not be negative")
 	case c.ProviderTimeout < 0 || c.QuoteTTL < 0 || c.BreakerCooldown < 0 || c.BreakerThreshold < 0:
 		return fmt.Errorf("-provider-timeout, -quote-ttl and the breaker settings must not be negative")
 	case c.ProviderTimeout >= c.OpTimeout && c.OpTimeout > 0:

@@ -32,6 +32,7 @@ commands:
   serve     run the GraphQL server (default)
   migrate   apply pending PostgreSQL migrations (needs DATABASE_URL)
   seed      load the deterministic demo dataset into PostgreSQL (needs DATABASE_URL)
+  ingest    run only the ingest pipeline (needs DATABASE_URL; one process ingests at a time)
   fake-upstream
             serve a fake CoinGecko API (demo catalog, simulated prices) on -addr
   version   print the version
@@ -47,7 +48,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		cmd, args = args[0], args[1:]
 	}
 	switch cmd {
-	case "serve", "migrate", "seed", "fake-upstream":
+	case "serve", "migrate", "seed", "ingest", "fake-upstream":
 	case "version":
 		fmt.Fprintln(stdout, "marketgraph", version())
 		return nil
@@ -68,6 +69,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runMigrate(ctx, cfg, stdout)
 	case "seed":
 		return runSeed(ctx, cfg, stdout)
+	case "ingest":
+		return runIngest(ctx, cfg, log, stdout)
 	case "fake-upstream":
 		return runFakeUpstream(ctx, cfg, stdout)
 	default:

@@ -14,8 +14,11 @@ import (
 	"github.com/marketgraph/marketgraph"
 	"github.com/marketgraph/marketgraph/demo"
 	"github.com/marketgraph/marketgraph/graph"
+	"github.com/marketgraph/marketgraph/ingest"
 	"github.com/marketgraph/marketgraph/loaders"
 	"github.com/marketgraph/marketgraph/memory"
+	"github.com/marketgraph/marketgraph/postgres"
+	"github.com/marketgraph/marketgraph/pubsub"
 	"github.com/marketgraph/marketgraph/resolvers"
 	"github.com/marketgraph/marketgraph/server"
 )
@@ -27,7 +30,7 @@ func newLogger(w io.Writer, level slog.Level) *slog.Logger {
 // runServe reads top to bottom: store, provider, handler, server, wait for
 // the signal, graceful shutdown.
 func runServe(ctx context.Context, cfg *config, log *slog.Logger, stdout io.Writer) error {
-	store, dataset, closeStore, err := openServeStore(ctx, cfg, log)
+	store, db, dataset, closeStore, err := openServeStore(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
@@ -36,6 +39,23 @@ func runServe(ctx context.Context, cfg *config, log *slog.Logger, stdout io.Writ
 	provider, providerHealth, err := newProvider(cfg, dataset, log)
 	if err != nil {
 		return err
+	}
+	bus := pubsub.NewLocal(0)
+	defer bus.Close()
+	if cfg.Ingest {
+		var lock ingest.Lock // the memory store has one writer: this process
+		if db != nil {
+			lock = db.AdvisoryLock(ingestLockKey, tickInterval(cfg), log)
+		}
+		ictx, stopIngest := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			if err := newPipeline(cfg, store, provider, bus, lock, log).Run(ictx); err != nil {
+				log.Error("ingest stopped", "error", err.Error())
+			}
+		}()
+		defer func() { stopIngest(); <-done }()
 	}
 
 	handler := server.New(server.Config{
@@ -101,49 +121,51 @@ func runServe(ctx context.Context, cfg *config, log *slog.Logger, stdout io.Writ
 // simulated feed anchors its prices to: on the embedded default both come
 // from the demo generator; on PostgreSQL the anchors are read back from the
 // database so quotes continue from its latest candles.
-func openServeStore(ctx context.Context, cfg *config, log *slog.Logger) (marketgraph.Store, *marketgraph.Dataset, func(), error) {
+//
+// db is the PostgreSQL handle behind store, nil on the embedded default.
+func openServeStore(ctx context.Context, cfg *config, log *slog.Logger) (store marketgraph.Store, db *postgres.DB, ds *marketgraph.Dataset, closeFn func(), err error) {
 	if cfg.DatabaseURL == "" {
 		start := time.Now()
 		ds := demo.Generate(cfg.Seed, time.Now())
-		store := memory.New()
-		if err := store.Load(ctx, ds); err != nil {
-			return nil, nil, nil, fmt.Errorf("load demo dataset: %w", err)
+		mem := memory.New()
+		if err := mem.Load(ctx, ds); err != nil {
+			return nil, nil, nil, nil, fmt.Errorf("load demo dataset: %w", err)
 		}
 		log.Info("embedded memory store ready", "assets", len(ds.Assets), "candles", len(ds.Candles),
 			"signals", len(ds.Signals), "took", time.Since(start).String())
-		return store, ds, func() {}, nil
+		return mem, nil, ds, func() {}, nil
 	}
-	db, err := openDB(ctx, cfg)
+	db, err = openDB(ctx, cfg)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, nil, nil, err
 	}
 	if cfg.Migrate {
 		applied, err := db.Migrate(ctx)
 		if err != nil {
 			db.Close()
-			return nil, nil, nil, fmt.Errorf("migrate: %w", err)
+			return nil, nil, nil, nil, fmt.Errorf("migrate: %w", err)
 		}
 		log.Info("migrations applied", "count", len(applied))
 	}
 	pending, err := db.PendingMigrations(ctx)
 	if err != nil {
 		db.Close()
-		return nil, nil, nil, fmt.Errorf("check migrations: %w", err)
+		return nil, nil, nil, nil, fmt.Errorf("check migrations: %w", err)
 	}
 	if len(pending) > 0 {
 		db.Close()
-		return nil, nil, nil, fmt.Errorf("DATABASE_URL: %d migrations pending (%s): run `marketgraph migrate` or `marketgraph serve -migrate`",
+		return nil, nil, nil, nil, fmt.Errorf("DATABASE_URL: %d migrations pending (%s): run `marketgraph migrate` or `marketgraph serve -migrate`",
 			len(pending), strings.Join(pending, ", "))
 	}
-	ds, err := anchorDataset(ctx, db)
+	ds, err = anchorDataset(ctx, db)
 	if err != nil {
 		db.Close()
-		return nil, nil, nil, err
+		return nil, nil, nil, nil, err
 	}
 	if len(ds.Assets) == 0 {
 		log.Warn("database has no assets: run `marketgraph seed`")
 	}
-	return db, ds, db.Close, nil
+	return db, db, ds, db.Close, nil
 }
 
 // anchorDataset reads what the simulator needs from a store: the whole

@@ -23,7 +23,7 @@ import (
 func TestUpstream_ConcurrentRequestsShareCalls(t *testing.T) {
 	fake, url := fakeUpstream(t)
 	base, stop := startServe(t, map[string]string{"MARKETGRAPH_PROVIDER": "coingecko", "MARKETGRAPH_PROVIDER_URL": url},
-		"-quote-ttl", "1m", "-provider-timeout", "20s", "-operation-timeout", "40s", "-write-timeout", "60s")
+		"-ingest=false", "-quote-ttl", "1m", "-provider-timeout", "20s", "-operation-timeout", "40s", "-write-timeout", "60s")
 	defer func() {
 		if err := stop(); err != nil {
 			t.Error(err)

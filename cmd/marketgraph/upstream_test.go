@@ -75,7 +75,7 @@ func postQuotes(t *testing.T, client *http.Client, base string) quoteResult {
 func TestUpstream_Faults(t *testing.T) {
 	fake, url := fakeUpstream(t)
 	base, stop := startServe(t, map[string]string{"MARKETGRAPH_PROVIDER": "coingecko", "MARKETGRAPH_PROVIDER_URL": url},
-		"-quote-ttl", "50ms", "-provider-timeout", "2s", "-provider-budget", "6000",
+		"-ingest=false", "-quote-ttl", "50ms", "-provider-timeout", "2s", "-provider-budget", "6000",
 		"-provider-breaker-cooldown", "100ms")
 	defer func() {
 		if err := stop(); err != nil {

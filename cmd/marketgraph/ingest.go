@@ -1,0 +1,84 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/marketgraph/marketgraph"
+	"github.com/marketgraph/marketgraph/ingest"
+	"github.com/marketgraph/marketgraph/pubsub"
+)
+
+// ingestLockKey is the advisory lock that elects the one ingesting process
+// among all sharing a database ("mgingest" in ASCII).
+const ingestLockKey int64 = 0x6d67696e67657374
+
+// tickInterval is -tick, or its default for the provider: one quote call a
+// second is free on the simulator; against CoinGecko every 10 s keeps the
+// default budget of 30 calls a minute for the API's own requests.
+func tickInterval(cfg *config) time.Duration {
+	if cfg.Tick > 0 {
+		return cfg.Tick
+	}
+	if cfg.Provider == providerCoinGecko {
+		return 10 * time.Second
+	}
+	return ingest.DefaultInterval
+}
+
+// trackedAssets is -track as the pipeline's Assets function: nil (the top
+// ingest.DefaultTracked by rank) when unset.
+func trackedAssets(cfg *config) func(context.Context) ([]string, error) {
+	if strings.TrimSpace(cfg.Track) == "" {
+		return nil
+	}
+	var ids []string
+	for _, id := range strings.Split(cfg.Track, ",") {
+		if id = strings.TrimSpace(id); id != "" {
+			ids = append(ids, id)
+		}
+	}
+	return func(context.Context) ([]string, error) { return ids, nil }
+}
+
+// newPipeline builds the ingest pipeline over store and quotes. With
+// PostgreSQL an advisory lock makes exactly one process ingest; lock is nil
+// on the memory store, where this process is the only one.
+func newPipeline(cfg *config, store marketgraph.Store, quotes marketgraph.QuoteProvider, bus pubsub.Bus, lock ingest.Lock, log *slog.Logger) *ingest.Pipeline {
+	return ingest.New(ingest.Config{
+		Store:    store,
+		Quotes:   quotes,
+		Bus:      bus,
+		Lock:     lock,
+		Interval: tickInterval(cfg),
+		Assets:   trackedAssets(cfg),
+		Logger:   log.With("component", "ingest"),
+	})
+}
+
+// runIngest runs the ingest pipeline alone, without serving HTTP: on
+// PostgreSQL, one of any number of such processes (and of serve processes)
+// ingests at a time, and another takes over when it dies.
+func runIngest(ctx context.Context, cfg *config, log *slog.Logger, stdout io.Writer) error {
+	if cfg.DatabaseURL == "" {
+		return fmt.Errorf("DATABASE_URL: ingest alone needs PostgreSQL (serve ingests into its memory store itself)")
+	}
+	store, db, dataset, closeStore, err := openServeStore(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer closeStore()
+	quotes, _, err := newProvider(cfg, dataset, log)
+	if err != nil {
+		return err
+	}
+	bus := pubsub.NewLocal(0)
+	defer bus.Close()
+	p := newPipeline(cfg, store, quotes, bus, db.AdvisoryLock(ingestLockKey, tickInterval(cfg), log), log)
+	fmt.Fprintf(stdout, "ingesting every %s (provider %s)\n", tickInterval(cfg), cfg.Provider)
+	return p.Run(ctx)
+}
