@@ -51,6 +51,10 @@ type config struct {
 	Ingest bool          // serve -ingest, MARKETGRAPH_INGEST
 	Tick   time.Duration // -tick, MARKETGRAPH_TICK
 	Track  string        // -track, MARKETGRAPH_TRACK
+
+	Top    int    // sync-assets -top, MARKETGRAPH_SYNC_TOP
+	Days   int    // backfill -days, MARKETGRAPH_BACKFILL_DAYS
+	Assets string // backfill -assets, MARKETGRAPH_BACKFILL_ASSETS
 }
 
 // parseConfig reads the flags of one subcommand over the environment. An
@@ -90,16 +94,29 @@ func parseConfig(cmd string, args []string, getenv func(string) string, stderr i
 		fs.DurationVar(&c.Tick, "tick", e.duration("MARKETGRAPH_TICK", 0), "ingest tick: one batched quote call each; 0: 1s on the simulator, 10s on coingecko (MARKETGRAPH_TICK)")
 		fs.StringVar(&c.Track, "track", e.str("MARKETGRAPH_TRACK", ""), "comma-separated asset ids to ingest; empty: the top 100 of the catalog (MARKETGRAPH_TRACK)")
 		fs.StringVar(&c.Provider, "provider", e.str("MARKETGRAPH_PROVIDER", providerSimulator), "where quotes come from: simulator or coingecko (MARKETGRAPH_PROVIDER)")
+	}
+	// sync-assets and backfill call the CoinGecko-compatible API whatever
+	// -provider says: the simulator has no catalog or history to offer.
+	if cmd == "serve" || cmd == "ingest" || cmd == cmdSyncAssets || cmd == cmdBackfill {
 		fs.StringVar(&c.ProviderURL, "provider-url", e.str("MARKETGRAPH_PROVIDER_URL", coingecko.DemoBaseURL), "API root of the CoinGecko-compatible provider (MARKETGRAPH_PROVIDER_URL)")
 		// The key is read from the environment only: a flag would show it
 		// in the process list.
 		c.ProviderKey = e.str("MARKETGRAPH_PROVIDER_KEY", "")
 		fs.StringVar(&c.ProviderKeyHeader, "provider-key-header", e.str("MARKETGRAPH_PROVIDER_KEY_HEADER", ""), "header carrying MARKETGRAPH_PROVIDER_KEY; default by host: x-cg-pro-api-key on the pro API, else x-cg-demo-api-key (MARKETGRAPH_PROVIDER_KEY_HEADER)")
 		fs.IntVar(&c.ProviderBudget, "provider-budget", e.int("MARKETGRAPH_PROVIDER_BUDGET", 0), "upstream calls per minute, never exceeded; 0: 30 for coingecko (a free demo plan), unlimited for the simulator; negative: unlimited (MARKETGRAPH_PROVIDER_BUDGET)")
+	}
+	if cmd == "serve" || cmd == "ingest" {
 		fs.DurationVar(&c.ProviderTimeout, "provider-timeout", e.duration("MARKETGRAPH_PROVIDER_TIMEOUT", marketdata.DefaultCallTimeout), "deadline of one upstream call, retries included (MARKETGRAPH_PROVIDER_TIMEOUT)")
 		fs.IntVar(&c.BreakerThreshold, "provider-breaker-threshold", e.int("MARKETGRAPH_PROVIDER_BREAKER_THRESHOLD", marketdata.DefaultBreakerThreshold), "consecutive failed upstream calls that open the circuit breaker (MARKETGRAPH_PROVIDER_BREAKER_THRESHOLD)")
 		fs.DurationVar(&c.BreakerCooldown, "provider-breaker-cooldown", e.duration("MARKETGRAPH_PROVIDER_BREAKER_COOLDOWN", marketdata.DefaultBreakerCooldown), "how long an open breaker fails fast before one probe call (MARKETGRAPH_PROVIDER_BREAKER_COOLDOWN)")
 		fs.DurationVar(&c.QuoteTTL, "quote-ttl", e.duration("MARKETGRAPH_QUOTE_TTL", 0), "how long a quote is served from cache; 0: 10s for coingecko, 1s for the simulator (MARKETGRAPH_QUOTE_TTL)")
+	}
+	if cmd == cmdSyncAssets {
+		fs.IntVar(&c.Top, "top", e.int("MARKETGRAPH_SYNC_TOP", defaultSyncTop), "how many assets, by market cap, to refresh the catalog with (MARKETGRAPH_SYNC_TOP)")
+	}
+	if cmd == cmdBackfill {
+		fs.IntVar(&c.Days, "days", e.int("MARKETGRAPH_BACKFILL_DAYS", defaultBackfillDays), "days of history to fill, 1 to 365; beyond 90 the provider sends daily samples, so only DAY candles are written (MARKETGRAPH_BACKFILL_DAYS)")
+		fs.StringVar(&c.Assets, "assets", e.str("MARKETGRAPH_BACKFILL_ASSETS", ""), "comma-separated asset ids to fill; empty: the top 100 of the catalog by rank (MARKETGRAPH_BACKFILL_ASSETS)")
 	}
 	level := e.str("MARKETGRAPH_LOG_LEVEL", "info")
 	fs.StringVar(&level, "log-level", level, "debug, info, warn or error (MARKETGRAPH_LOG_LEVEL)")
@@ -120,7 +137,13 @@ func parseConfig(cmd string, args []string, getenv func(string) string, stderr i
 	if err := c.LogLevel.UnmarshalText([]byte(level)); err != nil {
 		return nil, fmt.Errorf("-log-level / MARKETGRAPH_LOG_LEVEL: %q is not debug, info, warn or error", level)
 	}
-	return c, c.validate()
+	if err := c.validate(); err != nil {
+		return nil, err
+	}
+	if err := c.validateBatch(cmd); err != nil {
+		return nil, err
+	}
+	return c, nil
 }
 
 func (c *config) validate() error {
@@ -147,6 +170,17 @@ func (c *config) validate() error {
 		return fmt.Errorf("-provider-timeout / MARKETGRAPH_PROVIDER_TIMEOUT (%s) must be shorter than -operation-timeout (%s), or stale quotes could never be served in time", c.ProviderTimeout, c.OpTimeout)
 	case c.ComplexityLimit == 0 || c.MaxDepth == 0:
 		return fmt.Errorf("-complexity-limit and -max-depth must be positive, or negative to turn them off")
+	}
+	return nil
+}
+
+// validateBatch checks the settings only sync-assets and backfill have.
+func (c *config) validateBatch(cmd string) error {
+	switch {
+	case cmd == cmdSyncAssets && (c.Top < 1 || c.Top > maxSyncTop):
+		return fmt.Errorf("-top / MARKETGRAPH_SYNC_TOP: must be between 1 and %d, got %d", maxSyncTop, c.Top)
+	case cmd == cmdBackfill && (c.Days < 1 || c.Days > maxBackfillDays):
+		return fmt.Errorf("-days / MARKETGRAPH_BACKFILL_DAYS: must be between 1 and %d, got %d", maxBackfillDays, c.Days)
 	}
 	return nil
 }

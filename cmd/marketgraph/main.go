@@ -1,6 +1,7 @@
 // Command marketgraph is the marketgraph GraphQL server and its operator
-// tools: serve (the default), migrate, seed and version. It is the only place
-// that reads configuration and wires the packages together.
+// tools: serve (the default), migrate, seed, ingest, sync-assets, backfill,
+// fake-upstream and version. It is the only place that reads configuration
+// and wires the packages together.
 package main
 
 import (
@@ -33,6 +34,9 @@ commands:
   migrate   apply pending PostgreSQL migrations (needs DATABASE_URL)
   seed      load the deterministic demo dataset into PostgreSQL (needs DATABASE_URL)
   ingest    run only the ingest pipeline (needs DATABASE_URL; one process ingests at a time)
+  sync-assets
+            refresh the asset catalog from the provider's /coins/markets (needs DATABASE_URL)
+  backfill  fill HOUR and DAY candles from the provider's market charts (needs DATABASE_URL)
   fake-upstream
             serve a fake CoinGecko API (demo catalog, simulated prices) on -addr
   version   print the version
@@ -48,7 +52,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		cmd, args = args[0], args[1:]
 	}
 	switch cmd {
-	case "serve", "migrate", "seed", "ingest", "fake-upstream":
+	case "serve", "migrate", "seed", "ingest", "fake-upstream", cmdSyncAssets, cmdBackfill:
 	case "version":
 		fmt.Fprintln(stdout, "marketgraph", version())
 		return nil
@@ -73,6 +77,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runIngest(ctx, cfg, log, stdout)
 	case "fake-upstream":
 		return runFakeUpstream(ctx, cfg, stdout)
+	case cmdSyncAssets:
+		return runSyncAssets(ctx, cfg, stdout)
+	case cmdBackfill:
+		return runBackfill(ctx, cfg, stdout)
 	default:
 		return runServe(ctx, cfg, log, stdout)
 	}
