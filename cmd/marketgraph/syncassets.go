@@ -23,7 +23,7 @@ const (
 // 24 h volume and change, and supply. The provider has no categories, so a
 // known asset keeps its own and a new one gets none (""). Rows the store
 // would refuse (a name that is not valid text, say) and rows without a
-// symbol or name are skipped and reported.
+// symbol, name or market-cap rank are skipped and reported.
 //
 // All pages are fetched before anything is written: a failed page writes
 // nothing, and running again is safe. Assets that are not in the refreshed
@@ -96,6 +96,11 @@ func runSyncAssets(ctx context.Context, cfg *config, stdout io.Writer) error {
 func checkSynced(a *marketgraph.Asset) error {
 	if a.Symbol == "" || a.Name == "" {
 		return marketgraph.Errorf(marketgraph.EBADINPUT, "no symbol or name")
+	}
+	// Rank 0 would sort before rank 1 and push an unranked coin to the top
+	// of every "top N" (ingest's tracked assets, backfill's default).
+	if a.Rank <= 0 {
+		return marketgraph.Errorf(marketgraph.EBADINPUT, "no market-cap rank")
 	}
 	return marketgraph.ValidateAsset(a)
 }
