@@ -211,14 +211,38 @@ func (r *Resilient) Health() Health { return r.breaker.health() }
 // with ids the provider failed on gets the error too: the contract has one
 // error per call, and "could not check" is the honest answer for it.
 func (r *Resilient) Quotes(ctx context.Context, assetIDs []string, currency marketgraph.Currency) (map[string]*marketgraph.Quote, error) {
+	return r.quotes(ctx, assetIDs, currency, true)
+}
+
+// Refresh is Quotes without the fresh cache: it asks the provider for every
+// id not already being fetched (joining calls in flight, which are fresh by
+// definition), then caches the answers for Quotes. It is for a poller such
+// as ingest, whose tick is about as long as the cache's TTL: through Quotes
+// it would find the previous tick's answer still fresh on every other tick
+// and see no new quote. Failures are answered as by Quotes, stale included.
+func (r *Resilient) Refresh(ctx context.Context, assetIDs []string, currency marketgraph.Currency) (map[string]*marketgraph.Quote, error) {
+	return r.quotes(ctx, assetIDs, currency, false)
+}
+
+// Refreshing adapts r so that its Quotes method refreshes: hand it to a
+// poller that only knows marketgraph.QuoteProvider.
+func (r *Resilient) Refreshing() marketgraph.QuoteProvider { return refreshing{r} }
+
+type refreshing struct{ r *Resilient }
+
+func (f refreshing) Quotes(ctx context.Context, ids []string, c marketgraph.Currency) (map[string]*marketgraph.Quote, error) {
+	return f.r.Refresh(ctx, ids, c)
+}
+
+func (r *Resilient) quotes(ctx context.Context, assetIDs []string, currency marketgraph.Currency, useCache bool) (map[string]*marketgraph.Quote, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	out := make(map[string]*marketgraph.Quote, len(assetIDs))
-	if r.allFresh(assetIDs, currency, out) {
+	if useCache && r.allFresh(assetIDs, currency, out) {
 		return out, nil
 	}
-	waits, own := r.plan(assetIDs, currency, out)
+	waits, own := r.plan(assetIDs, currency, out, useCache)
 	if own != nil {
 		go r.fly(ctx, own, currency)
 	}
@@ -257,15 +281,16 @@ func (r *Resilient) allFresh(ids []string, currency marketgraph.Currency, out ma
 // plan sorts ids, in one critical section, into those the cache answers
 // (written to out), those another call is fetching (waits, by flight), and
 // the rest, which go into own, a new flight registered for them; own is nil
-// when there are none. Waits include own.
-func (r *Resilient) plan(ids []string, currency marketgraph.Currency, out map[string]*marketgraph.Quote) (waits map[*flight][]string, own *flight) {
+// when there are none. Waits include own. Without useCache no id is answered
+// from the cache.
+func (r *Resilient) plan(ids []string, currency marketgraph.Currency, out map[string]*marketgraph.Quote, useCache bool) (waits map[*flight][]string, own *flight) {
 	now := r.cfg.Now()
 	waits = map[*flight][]string{}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for _, id := range ids {
 		k := cacheKey{id, currency}
-		if q, ok := r.cache.fresh(k, now); ok {
+		if q, ok := r.cache.fresh(k, now); ok && useCache {
 			if q != nil {
 				out[id] = q
 			}

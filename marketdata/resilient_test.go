@@ -306,3 +306,25 @@ func TestResilient_StaleOnError(t *testing.T) {
 		}
 	})
 }
+
+// Refresh skips the fresh cache, so a poller whose tick is about the TTL
+// gets a new answer every tick, and leaves its answer for Quotes.
+func TestResilient_Refresh(t *testing.T) {
+	clock := newClock()
+	up := newUpstream(clock.Now)
+	r := newResilient(up, clock, marketdata.ResilienceConfig{})
+	mustQuotes(t, r, "a", "b")
+	poller := r.Refreshing()
+	for i := range 3 {
+		if _, err := poller.Quotes(context.Background(), []string{"a", "b"}, marketgraph.CurrencyUSD); err != nil {
+			t.Fatal(err)
+		}
+		if up.N() != 2+i {
+			t.Fatalf("after %d refreshes: %d upstream calls, want %d", i+1, up.N(), 2+i)
+		}
+	}
+	mustQuotes(t, r, "a", "b") // fresh from the last refresh
+	if up.N() != 4 {
+		t.Errorf("Quotes after a refresh made an upstream call (%d calls, want 4)", up.N())
+	}
+}

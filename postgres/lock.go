@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"strings"
 	"time"
 
@@ -53,6 +54,17 @@ func (db *DB) AdvisoryLock(key int64, poll time.Duration, log *slog.Logger) *Loc
 	if cfg.RuntimeParams["application_name"] == "" {
 		cfg.RuntimeParams["application_name"] = lockAppName
 	}
+	// A holder that freezes (SIGSTOP, a stuck host) stops pinging; without a
+	// server-side limit its session, and the lock, would live until TCP
+	// gives up, hours later. The server ends a session idle for three polls
+	// (the holder pings every poll), and probes a silent peer, so another
+	// process takes over within a few polls.
+	idle := max(3*poll, 3*time.Second)
+	cfg.RuntimeParams["idle_session_timeout"] = strconv.FormatInt(idle.Milliseconds(), 10)
+	secs := strconv.Itoa(max(int(poll/time.Second), 1))
+	cfg.RuntimeParams["tcp_keepalives_idle"] = secs
+	cfg.RuntimeParams["tcp_keepalives_interval"] = secs
+	cfg.RuntimeParams["tcp_keepalives_count"] = "3"
 	return &Lock{cfg: cfg, key: key, poll: poll, log: log.With("lock", key)}
 }
 

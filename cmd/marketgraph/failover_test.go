@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -90,7 +91,7 @@ func TestIngest_Failover(t *testing.T) {
 
 	a := startProcess(t, procEnv, "ingest")
 	waitCalls("first process")
-	startProcess(t, procEnv, "ingest")
+	b := startProcess(t, procEnv, "ingest")
 	time.Sleep(2 * tick)
 	if r := rate(10 * tick); r > 1.5 {
 		t.Errorf("with two processes the upstream sees %.1f calls per tick; only one process may ingest", r)
@@ -105,5 +106,23 @@ func TestIngest_Failover(t *testing.T) {
 	t.Logf("the second process took over %s after the kill (tick %s)", time.Since(killed).Round(10*time.Millisecond), tick)
 	if r := rate(10 * tick); r == 0 || r > 1.5 {
 		t.Errorf("after takeover the upstream sees %.1f calls per tick, want some, and at most one per tick", r)
+	}
+
+	// A leader that freezes (SIGSTOP) holds its connection open but stops
+	// pinging: the server ends its idle session and a third process takes
+	// over; when the frozen one wakes it finds its lock gone.
+	startProcess(t, procEnv, "ingest")
+	if err := b.Process.Signal(syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	frozen := time.Now()
+	waitCalls("after freezing the leader")
+	t.Logf("a third process took over %s after the leader froze", time.Since(frozen).Round(10*time.Millisecond))
+	if err := b.Process.Signal(syscall.SIGCONT); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(5 * tick)
+	if r := rate(10 * tick); r == 0 || r > 1.5 {
+		t.Errorf("after the frozen leader woke the upstream sees %.1f calls per tick; it must not lead again", r)
 	}
 }

@@ -78,7 +78,7 @@ func runIngest(ctx context.Context, cfg *config, log *slog.Logger, stdout io.Wri
 	}
 	bus := pubsub.NewLocal(0)
 	defer bus.Close()
-	p := newPipeline(cfg, store, quotes, bus, db.AdvisoryLock(ingestLockKey, tickInterval(cfg), log), log)
+	p := newPipeline(cfg, store, quotes.Refreshing(), bus, db.AdvisoryLock(ingestLockKey, tickInterval(cfg), log), log)
 	fmt.Fprintf(stdout, "ingesting every %s (provider %s)\n", tickInterval(cfg), cfg.Provider)
 	return p.Run(ctx)
 }

@@ -21,7 +21,7 @@ const (
 // newProvider builds the configured quote provider wrapped in the
 // resilience layer (the simulator too: it then behaves like an upstream,
 // cache and all). The returned component reports the breaker to /readyz.
-func newProvider(cfg *config, ds *marketgraph.Dataset, log *slog.Logger) (marketgraph.QuoteProvider, server.Component, error) {
+func newProvider(cfg *config, ds *marketgraph.Dataset, log *slog.Logger) (*marketdata.Resilient, server.Component, error) {
 	rc := marketdata.ResilienceConfig{
 		CallTimeout:      cfg.ProviderTimeout,
 		CallsPerMinute:   cfg.ProviderBudget,

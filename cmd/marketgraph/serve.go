@@ -51,7 +51,9 @@ func runServe(ctx context.Context, cfg *config, log *slog.Logger, stdout io.Writ
 		done := make(chan struct{})
 		go func() {
 			defer close(done)
-			if err := newPipeline(cfg, store, provider, bus, lock, log).Run(ictx); err != nil {
+			// Ingest refreshes: every tick asks the provider, and its answers
+			// warm the cache the API reads.
+			if err := newPipeline(cfg, store, provider.Refreshing(), bus, lock, log).Run(ictx); err != nil {
 				log.Error("ingest stopped", "error", err.Error())
 			}
 		}()
