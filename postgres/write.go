@@ -167,7 +167,10 @@ RETURNING id`
 		ids[i], assets[i], kinds[i], indicators[i], reasons[i] = s.ID, s.AssetID, string(s.Kind), s.Indicator, s.Reason
 		strengths[i], emitted[i] = s.Strength, s.EmittedAt
 	}
-	res, _ := db.pool.Query(ctx, q, ids, assets, kinds, strengths, indicators, reasons, emitted)
+	res, err := db.pool.Query(ctx, q, ids, assets, kinds, strengths, indicators, reasons, emitted)
+	if err != nil {
+		return nil, dbError(err, "insert signals")
+	}
 	inserted, err := pgx.CollectRows(res, pgx.RowTo[string])
 	if err != nil {
 		return nil, dbError(err, "insert signals")
