@@ -105,4 +105,22 @@ func TestResilient_Budget(t *testing.T) {
 			t.Errorf("after Retry-After: got %v after %d upstream calls, want a successful call", err, up.N())
 		}
 	})
+	t.Run("RetryAfterCappedAtCooldown", func(t *testing.T) {
+		clock := newClock()
+		up := newUpstream(clock.Now)
+		up.setFail(func(n int) error {
+			if n == 0 {
+				return &upstreamErr{status: 429, after: 24 * time.Hour, temp: true}
+			}
+			return nil
+		})
+		r := newResilient(up, clock, marketdata.ResilienceConfig{CallTimeout: 3 * time.Second, MaxRetries: -1, BreakerCooldown: 30 * time.Second})
+		if err := ask(r, "a"); marketgraph.ErrorCode(err) != marketgraph.EUPSTREAM {
+			t.Fatalf("got %v, want %s", err, marketgraph.EUPSTREAM)
+		}
+		clock.Advance(31 * time.Second)
+		if err := ask(r, "b"); err != nil || up.N() != 2 {
+			t.Errorf("a day-long Retry-After still holds after the cooldown: got %v after %d upstream calls", err, up.N())
+		}
+	})
 }

@@ -85,7 +85,12 @@ func (r *Resilient) call(ctx context.Context, deadline time.Time, ids []string, 
 
 		temp, after := temporary(err)
 		if after > 0 && r.budget != nil {
-			r.budget.holdUntil(r.cfg.Now().Add(after)) // for every call, not just this one
+			// For every call, not just this one; but no longer than the
+			// breaker's cooldown: a provider asking for hours (or a bogus
+			// header) would otherwise silence us while /readyz looks
+			// healthy. A call after the cap risks one more 429, which
+			// holds again.
+			r.budget.holdUntil(r.cfg.Now().Add(min(after, r.cfg.BreakerCooldown)))
 		}
 		if !temp || retry >= r.cfg.MaxRetries || ctx.Err() != nil {
 			return nil, last
