@@ -2,8 +2,6 @@ package pubsub
 
 import (
 	"context"
-	"slices"
-	"sync"
 )
 
 // Local is the in-process Bus: publishers and subscribers share one
@@ -15,13 +13,7 @@ import (
 // oldest queued payload (see Subscription).
 type Local struct {
 	buffer int
-
-	mu     sync.RWMutex
-	closed bool
-	// topics maps a topic to its subscribers. The slices are never modified
-	// in place (copy on write), so Publish can deliver to a snapshot
-	// without holding mu while subscribers come and go.
-	topics map[string][]*Subscription
+	subs   fanout
 }
 
 var _ Bus = (*Local)(nil)
@@ -32,7 +24,7 @@ func NewLocal(buffer int) *Local {
 	if buffer < 1 {
 		buffer = DefaultBuffer
 	}
-	return &Local{buffer: buffer, topics: map[string][]*Subscription{}}
+	return &Local{buffer: buffer, subs: newFanout()}
 }
 
 // Publish delivers payload to every current subscriber of topic. It never
@@ -44,16 +36,7 @@ func (b *Local) Publish(ctx context.Context, topic string, payload []byte) error
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	b.mu.RLock()
-	closed, subs := b.closed, b.topics[topic]
-	b.mu.RUnlock()
-	if closed {
-		return ErrClosed
-	}
-	for _, s := range subs {
-		s.deliver(payload)
-	}
-	return nil
+	return b.subs.deliver(topic, payload)
 }
 
 // Subscribe subscribes to topic until ctx ends or the subscription or the
@@ -66,58 +49,23 @@ func (b *Local) Subscribe(ctx context.Context, topic string) (*Subscription, err
 		return nil, err
 	}
 	s := newSubscription(topic, b.buffer, b.detach)
-	b.mu.Lock()
-	if b.closed {
-		b.mu.Unlock()
-		return nil, ErrClosed
+	if _, err := b.subs.add(s); err != nil {
+		return nil, err
 	}
-	subs := b.topics[topic]
-	b.topics[topic] = append(subs[:len(subs):len(subs)], s)
-	b.mu.Unlock()
 	s.watch(ctx)
 	return s, nil
 }
 
 // detach removes s from its topic.
-func (b *Local) detach(s *Subscription) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	subs := b.topics[s.topic]
-	i := slices.Index(subs, s)
-	if i < 0 {
-		return
-	}
-	if len(subs) == 1 {
-		delete(b.topics, s.topic)
-		return
-	}
-	b.topics[s.topic] = slices.Delete(slices.Clone(subs), i, i+1)
-}
+func (b *Local) detach(s *Subscription) { b.subs.remove(s) }
 
 // Close ends every subscription; Publish and Subscribe then return
 // ErrClosed.
 func (b *Local) Close() error {
-	b.mu.Lock()
-	if b.closed {
-		b.mu.Unlock()
-		return nil
-	}
-	b.closed = true
-	topics := b.topics
-	b.topics = map[string][]*Subscription{}
-	b.mu.Unlock()
-	for _, subs := range topics {
-		for _, s := range subs {
-			s.Close()
-		}
-	}
+	b.subs.close()
 	return nil
 }
 
 // Subscribers returns how many subscriptions topic has now: for tests and
 // metrics.
-func (b *Local) Subscribers(topic string) int {
-	b.mu.RLock()
-	defer b.mu.RUnlock()
-	return len(b.topics[topic])
-}
+func (b *Local) Subscribers(topic string) int { return b.subs.count(topic) }

@@ -48,9 +48,10 @@ type config struct {
 	BreakerThreshold  int           // -provider-breaker-threshold, MARKETGRAPH_PROVIDER_BREAKER_THRESHOLD
 	BreakerCooldown   time.Duration // -provider-breaker-cooldown, MARKETGRAPH_PROVIDER_BREAKER_COOLDOWN
 
-	Ingest bool          // serve -ingest, MARKETGRAPH_INGEST
-	Tick   time.Duration // -tick, MARKETGRAPH_TICK
-	Track  string        // -track, MARKETGRAPH_TRACK
+	RedisURL string        // -redis-url, REDIS_URL (secret: may hold a password)
+	Ingest   bool          // serve -ingest, MARKETGRAPH_INGEST
+	Tick     time.Duration // -tick, MARKETGRAPH_TICK
+	Track    string        // -track, MARKETGRAPH_TRACK
 
 	Top    int    // sync-assets -top, MARKETGRAPH_SYNC_TOP
 	Days   int    // backfill -days, MARKETGRAPH_BACKFILL_DAYS
@@ -91,6 +92,7 @@ func parseConfig(cmd string, args []string, getenv func(string) string, stderr i
 		fs.BoolVar(&c.Ingest, "ingest", e.bool("MARKETGRAPH_INGEST", true), "run the ingest pipeline in this process; with PostgreSQL only one process ingests at a time (MARKETGRAPH_INGEST)")
 	}
 	if cmd == "serve" || cmd == "ingest" {
+		fs.StringVar(&c.RedisURL, "redis-url", e.str("REDIS_URL", ""), "Redis URL for the event bus shared by replicas; empty: in-process bus (REDIS_URL)")
 		fs.DurationVar(&c.Tick, "tick", e.duration("MARKETGRAPH_TICK", 0), "ingest tick: one batched quote call each; 0: 1s on the simulator, 10s on coingecko (MARKETGRAPH_TICK)")
 		fs.StringVar(&c.Track, "track", e.str("MARKETGRAPH_TRACK", ""), "comma-separated asset ids to ingest; empty: the top 100 of the catalog (MARKETGRAPH_TRACK)")
 		fs.StringVar(&c.Provider, "provider", e.str("MARKETGRAPH_PROVIDER", providerSimulator), "where quotes come from: simulator or coingecko (MARKETGRAPH_PROVIDER)")

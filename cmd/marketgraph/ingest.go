@@ -11,6 +11,7 @@ import (
 	"github.com/marketgraph/marketgraph"
 	"github.com/marketgraph/marketgraph/ingest"
 	"github.com/marketgraph/marketgraph/pubsub"
+	"github.com/marketgraph/marketgraph/server"
 )
 
 // ingestLockKey is the advisory lock that elects the one ingesting process
@@ -76,9 +77,26 @@ func runIngest(ctx context.Context, cfg *config, log *slog.Logger, stdout io.Wri
 	if err != nil {
 		return err
 	}
-	bus := pubsub.NewLocal(0)
+	bus, _, err := newBus(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
 	defer bus.Close()
 	p := newPipeline(cfg, store, quotes.Refreshing(), bus, db.AdvisoryLock(ingestLockKey, tickInterval(cfg), log), log)
 	fmt.Fprintf(stdout, "ingesting every %s (provider %s)\n", tickInterval(cfg), cfg.Provider)
 	return p.Run(ctx)
+}
+
+// newBus is the event bus: Redis when REDIS_URL is set, so that every
+// replica's subscribers see the events of the one that ingests; in-process
+// otherwise. The component reports the Redis connection to /readyz.
+func newBus(ctx context.Context, cfg *config, log *slog.Logger) (pubsub.Bus, server.Component, error) {
+	if cfg.RedisURL == "" {
+		return pubsub.NewLocal(0), nil, nil
+	}
+	b, err := pubsub.NewRedis(ctx, pubsub.RedisConfig{URL: cfg.RedisURL, Logger: log.With("component", "bus")})
+	if err != nil {
+		return nil, nil, err
+	}
+	return b, func(context.Context) (string, bool) { return b.Health() }, nil
 }

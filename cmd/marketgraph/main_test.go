@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -207,4 +208,35 @@ func TestRun_Config(t *testing.T) {
 			t.Errorf("version: %v %q", err, out.String())
 		}
 	})
+}
+
+// TestServe_RedisBus: with REDIS_URL the server's bus is Redis, and /readyz
+// reports it; a bad REDIS_URL fails fast naming the setting.
+func TestServe_RedisBus(t *testing.T) {
+	redisURL := os.Getenv("TEST_REDIS_URL")
+	if redisURL == "" {
+		if os.Getenv("CI") != "" {
+			t.Fatal("TEST_REDIS_URL is not set")
+		}
+		t.Skip("TEST_REDIS_URL is not set: skipping the Redis bus test")
+	}
+	base, stop := startServe(t, map[string]string{"REDIS_URL": redisURL})
+	resp, err := http.Get(base + "/readyz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err := stop(); err != nil {
+		t.Error(err)
+	}
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), `"bus":"ok"`) {
+		t.Errorf("/readyz = %d %s, want the bus reported ok", resp.StatusCode, body)
+	}
+
+	err = run(context.Background(), []string{"serve", "-addr", "127.0.0.1:0"},
+		env(map[string]string{"REDIS_URL": "redis://u:s3cret@127.0.0.1:1/0"}), io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "REDIS_URL") || strings.Contains(err.Error(), "s3cret") {
+		t.Errorf("unreachable Redis: err = %v, want one naming REDIS_URL without the password", err)
+	}
 }

@@ -18,7 +18,6 @@ import (
 	"github.com/marketgraph/marketgraph/loaders"
 	"github.com/marketgraph/marketgraph/memory"
 	"github.com/marketgraph/marketgraph/postgres"
-	"github.com/marketgraph/marketgraph/pubsub"
 	"github.com/marketgraph/marketgraph/resolvers"
 	"github.com/marketgraph/marketgraph/server"
 )
@@ -40,8 +39,15 @@ func runServe(ctx context.Context, cfg *config, log *slog.Logger, stdout io.Writ
 	if err != nil {
 		return err
 	}
-	bus := pubsub.NewLocal(0)
+	bus, busHealth, err := newBus(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
 	defer bus.Close()
+	components := map[string]server.Component{"provider": providerHealth}
+	if busHealth != nil {
+		components["bus"] = busHealth
+	}
 	if cfg.Ingest {
 		var lock ingest.Lock // the memory store has one writer: this process
 		if db != nil {
@@ -70,7 +76,7 @@ func runServe(ctx context.Context, cfg *config, log *slog.Logger, stdout io.Writ
 			return loaders.With(ctx, loaders.New(loaders.Config{Store: store, Quotes: provider, Wait: cfg.BatchWait}))
 		},
 		Ready:            store.Ping,
-		Components:       map[string]server.Component{"provider": providerHealth},
+		Components:       components,
 		BodyLimit:        cfg.BodyLimit,
 		QueryCacheSize:   cfg.QueryCache,
 		ComplexityLimit:  cfg.ComplexityLimit,
