@@ -29,8 +29,10 @@ type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 
 type ResolverRoot interface {
 	Asset() AssetResolver
+	PriceTick() PriceTickResolver
 	Query() QueryResolver
 	Signal() SignalResolver
+	Subscription() SubscriptionResolver
 }
 
 type DirectiveRoot struct {
@@ -94,6 +96,13 @@ type ComplexityRoot struct {
 		HasNextPage func(childComplexity int) int
 	}
 
+	PriceTick struct {
+		Asset    func(childComplexity int) int
+		At       func(childComplexity int) int
+		Quote    func(childComplexity int) int
+		Sequence func(childComplexity int) int
+	}
+
 	Query struct {
 		Asset          func(childComplexity int, id *string, symbol *string) int
 		Assets         func(childComplexity int, first *int, after *string, filter *marketgraph.AssetFilter, orderBy *marketgraph.AssetOrder) int
@@ -119,6 +128,11 @@ type ComplexityRoot struct {
 		Reason    func(childComplexity int) int
 		Strength  func(childComplexity int) int
 	}
+
+	Subscription struct {
+		PriceTicks func(childComplexity int, assetIds []string, currency *marketgraph.Currency, minIntervalMs *int) int
+		Signals    func(childComplexity int, assetIds []string) int
+	}
 }
 
 // endregion ***************************** api!.gotpl *****************************
@@ -132,6 +146,11 @@ type AssetResolver interface {
 	Signals(ctx context.Context, obj *marketgraph.Asset, first *int) ([]*marketgraph.Signal, error)
 	LatestSignal(ctx context.Context, obj *marketgraph.Asset) (*marketgraph.Signal, error)
 }
+type PriceTickResolver interface {
+	Asset(ctx context.Context, obj *marketgraph.PriceTick) (*marketgraph.Asset, error)
+
+	Sequence(ctx context.Context, obj *marketgraph.PriceTick) (int, error)
+}
 type QueryResolver interface {
 	Asset(ctx context.Context, id *string, symbol *string) (*marketgraph.Asset, error)
 	Assets(ctx context.Context, first *int, after *string, filter *marketgraph.AssetFilter, orderBy *marketgraph.AssetOrder) (*AssetConnection, error)
@@ -139,6 +158,10 @@ type QueryResolver interface {
 }
 type SignalResolver interface {
 	Asset(ctx context.Context, obj *marketgraph.Signal) (*marketgraph.Asset, error)
+}
+type SubscriptionResolver interface {
+	PriceTicks(ctx context.Context, assetIds []string, currency *marketgraph.Currency, minIntervalMs *int) (<-chan *marketgraph.PriceTick, error)
+	Signals(ctx context.Context, assetIds []string) (<-chan *marketgraph.Signal, error)
 }
 
 // endregion ************************** generated!.gotpl **************************
@@ -402,6 +425,31 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.PageInfo.HasNextPage(childComplexity), true
 
+	case "PriceTick.asset":
+		if e.ComplexityRoot.PriceTick.Asset == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PriceTick.Asset(childComplexity), true
+	case "PriceTick.at":
+		if e.ComplexityRoot.PriceTick.At == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PriceTick.At(childComplexity), true
+	case "PriceTick.quote":
+		if e.ComplexityRoot.PriceTick.Quote == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PriceTick.Quote(childComplexity), true
+	case "PriceTick.sequence":
+		if e.ComplexityRoot.PriceTick.Sequence == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PriceTick.Sequence(childComplexity), true
+
 	case "Query.asset":
 		if e.ComplexityRoot.Query.Asset == nil {
 			break
@@ -523,6 +571,29 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Signal.Strength(childComplexity), true
 
+	case "Subscription.priceTicks":
+		if e.ComplexityRoot.Subscription.PriceTicks == nil {
+			break
+		}
+
+		args, err := ec.field_Subscription_priceTicks_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Subscription.PriceTicks(childComplexity, args["assetIds"].([]string), args["currency"].(*marketgraph.Currency), args["minIntervalMs"].(*int)), true
+	case "Subscription.signals":
+		if e.ComplexityRoot.Subscription.Signals == nil {
+			break
+		}
+
+		args, err := ec.field_Subscription_signals_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Subscription.Signals(childComplexity, args["assetIds"].([]string)), true
+
 	}
 	return 0, false
 }
@@ -568,6 +639,23 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			}
 
 			return &response
+		}
+	case ast.Subscription:
+		next := ec._Subscription(ctx, opCtx.Operation.SelectionSet)
+
+		var buf bytes.Buffer
+		return func(ctx context.Context) *graphql.Response {
+			buf.Reset()
+			data := next(ctx)
+
+			if data == nil {
+				return nil
+			}
+			data.MarshalGQL(&buf)
+
+			return &graphql.Response{
+				Data: buf.Bytes(),
+			}
 		}
 
 	default:
@@ -618,6 +706,32 @@ type Query {
 
   "Market-wide figures over the catalog's assets, from live quotes."
   marketOverview(currency: Currency = USD, "How many gainers and losers to list, 0 to 50." top: Int = 5): MarketOverview!
+}
+
+"""
+Live updates, over WebSocket (subprotocols graphql-transport-ws and
+graphql-ws) on /graphql. A single JSON response over POST or GET cannot carry
+a stream: subscriptions sent that way are refused.
+"""
+type Subscription {
+  """
+  Price ticks of 1 to 100 assets as the ingest pipeline publishes them. With
+  ` + "`" + `minIntervalMs` + "`" + ` (0 to 60000), at most one tick per asset per interval is
+  sent, the newest one.
+  """
+  priceTicks(assetIds: [ID!]!, currency: Currency = USD, minIntervalMs: Int): PriceTick!
+  "New trading signals of these assets (1 to 100), or of the top 250 of the catalog by rank when absent."
+  signals(assetIds: [ID!]): Signal!
+}
+
+"One live quote of one asset."
+type PriceTick {
+  asset: Asset!
+  quote: Quote!
+  "Increases by one from one tick of the asset's stream to the next: a jump means ticks were missed."
+  sequence: Int!
+  "When the tick was published."
+  at: Time!
 }
 
 "A crypto asset from the catalog."
@@ -886,6 +1000,20 @@ func (ec *executionContext) childFields_PageInfo(ctx context.Context, field grap
 		return ec.fieldContext_PageInfo_endCursor(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type PageInfo", field.Name)
+}
+
+func (ec *executionContext) childFields_PriceTick(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "asset":
+		return ec.fieldContext_PriceTick_asset(ctx, field)
+	case "quote":
+		return ec.fieldContext_PriceTick_quote(ctx, field)
+	case "sequence":
+		return ec.fieldContext_PriceTick_sequence(ctx, field)
+	case "at":
+		return ec.fieldContext_PriceTick_at(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PriceTick", field.Name)
 }
 
 func (ec *executionContext) childFields_Quote(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -1241,6 +1369,50 @@ func (ec *executionContext) field_Query_marketOverview_args(ctx context.Context,
 		return nil, err
 	}
 	args["top"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Subscription_priceTicks_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "assetIds",
+		func(ctx context.Context, v any) ([]string, error) {
+			return ec.unmarshalNID2ᚕstringᚄ(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["assetIds"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "currency",
+		func(ctx context.Context, v any) (*marketgraph.Currency, error) {
+			return ec.unmarshalOCurrency2ᚖgithubᚗcomᚋmarketgraphᚋmarketgraphᚐCurrency(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["currency"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "minIntervalMs",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["minIntervalMs"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Subscription_signals_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "assetIds",
+		func(ctx context.Context, v any) ([]string, error) {
+			return ec.unmarshalOID2ᚕstringᚄ(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["assetIds"] = arg0
 	return args, nil
 }
 
@@ -2284,6 +2456,116 @@ func (ec *executionContext) fieldContext_PageInfo_endCursor(_ context.Context, f
 	return graphql.NewScalarFieldContext("PageInfo", field, false, false, "String")
 }
 
+func (ec *executionContext) _PriceTick_asset(ctx context.Context, field graphql.CollectedField, obj *marketgraph.PriceTick) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PriceTick_asset(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.PriceTick().Asset(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *marketgraph.Asset) graphql.Marshaler {
+			return ec.marshalNAsset2ᚖgithubᚗcomᚋmarketgraphᚋmarketgraphᚐAsset(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PriceTick_asset(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PriceTick",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Asset(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PriceTick_quote(ctx context.Context, field graphql.CollectedField, obj *marketgraph.PriceTick) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PriceTick_quote(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Quote, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *marketgraph.Quote) graphql.Marshaler {
+			return ec.marshalNQuote2ᚖgithubᚗcomᚋmarketgraphᚋmarketgraphᚐQuote(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PriceTick_quote(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PriceTick",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Quote(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PriceTick_sequence(ctx context.Context, field graphql.CollectedField, obj *marketgraph.PriceTick) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PriceTick_sequence(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.PriceTick().Sequence(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PriceTick_sequence(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PriceTick", field, true, true, "Int")
+}
+
+func (ec *executionContext) _PriceTick_at(ctx context.Context, field graphql.CollectedField, obj *marketgraph.PriceTick) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PriceTick_at(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.At, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PriceTick_at(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PriceTick", field, false, false, "Time")
+}
+
 func (ec *executionContext) _Query_asset(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -2821,6 +3103,94 @@ func (ec *executionContext) _Signal_emittedAt(ctx context.Context, field graphql
 }
 func (ec *executionContext) fieldContext_Signal_emittedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Signal", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Subscription_priceTicks(ctx context.Context, field graphql.CollectedField) (ret func(ctx context.Context) graphql.Marshaler) {
+	return graphql.ResolveFieldStream(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Subscription_priceTicks(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Subscription().PriceTicks(ctx, fc.Args["assetIds"].([]string), fc.Args["currency"].(*marketgraph.Currency), fc.Args["minIntervalMs"].(*int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *marketgraph.PriceTick) graphql.Marshaler {
+			return ec.marshalNPriceTick2ᚖgithubᚗcomᚋmarketgraphᚋmarketgraphᚐPriceTick(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Subscription_priceTicks(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Subscription",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PriceTick(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Subscription_priceTicks_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Subscription_signals(ctx context.Context, field graphql.CollectedField) (ret func(ctx context.Context) graphql.Marshaler) {
+	return graphql.ResolveFieldStream(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Subscription_signals(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Subscription().Signals(ctx, fc.Args["assetIds"].([]string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *marketgraph.Signal) graphql.Marshaler {
+			return ec.marshalNSignal2ᚖgithubᚗcomᚋmarketgraphᚋmarketgraphᚐSignal(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Subscription_signals(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Subscription",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Signal(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Subscription_signals_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) ___Directive_name(ctx context.Context, field graphql.CollectedField, obj *introspection.Directive) (ret graphql.Marshaler) {
@@ -4394,6 +4764,56 @@ func (ec *executionContext) _PageInfo(ctx context.Context, sel ast.SelectionSet,
 	return out
 }
 
+var priceTickImplementors = []string{"PriceTick"}
+
+func (ec *executionContext) _PriceTick(ctx context.Context, sel ast.SelectionSet, obj *marketgraph.PriceTick) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, priceTickImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PriceTick")
+		case "asset":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._PriceTick_asset(ctx, field, obj)
+				})
+		case "quote":
+			out.Values[i] = ec._PriceTick_quote(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "sequence":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._PriceTick_sequence(ctx, field, obj)
+				})
+		case "at":
+			out.Values[i] = ec._PriceTick_at(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var queryImplementors = []string{"Query"}
 
 func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) graphql.Marshaler {
@@ -4587,6 +5007,28 @@ func (ec *executionContext) _Signal(ctx context.Context, sel ast.SelectionSet, o
 	}
 
 	return out
+}
+
+var subscriptionImplementors = []string{"Subscription"}
+
+func (ec *executionContext) _Subscription(ctx context.Context, sel ast.SelectionSet) func(ctx context.Context) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, subscriptionImplementors)
+	ctx = graphql.WithFieldContext(ctx, &graphql.FieldContext{
+		Object: "Subscription",
+	})
+	if len(fields) != 1 {
+		graphql.AddErrorf(ctx, "must subscribe to exactly one stream")
+		return nil
+	}
+
+	switch fields[0].Name {
+	case "priceTicks":
+		return ec._Subscription_priceTicks(ctx, fields[0])
+	case "signals":
+		return ec._Subscription_signals(ctx, fields[0])
+	default:
+		panic("unknown field " + strconv.Quote(fields[0].Name))
+	}
 }
 
 var __DirectiveImplementors = []string{"__Directive"}
@@ -5198,6 +5640,35 @@ func (ec *executionContext) marshalNID2string(ctx context.Context, sel ast.Selec
 	return res
 }
 
+func (ec *executionContext) unmarshalNID2ᚕstringᚄ(ctx context.Context, v any) ([]string, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]string, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNID2string(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalNID2ᚕstringᚄ(ctx context.Context, sel ast.SelectionSet, v []string) graphql.Marshaler {
+	ret := make(graphql.Array, len(v))
+	for i := range v {
+		ret[i] = ec.marshalNID2string(ctx, sel, v[i])
+	}
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) unmarshalNInt2int(ctx context.Context, v any) (int, error) {
 	res, err := graphql.UnmarshalInt(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -5226,6 +5697,22 @@ func (ec *executionContext) marshalNPageInfo2ᚖgithubᚗcomᚋmarketgraphᚋmar
 		return graphql.Null
 	}
 	return ec._PageInfo(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNPriceTick2ᚖgithubᚗcomᚋmarketgraphᚋmarketgraphᚐPriceTick(ctx context.Context, sel ast.SelectionSet, v *marketgraph.PriceTick) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "PriceTick!")
+		return graphql.Null
+	}
+	return ec._PriceTick(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNQuote2ᚖgithubᚗcomᚋmarketgraphᚋmarketgraphᚐQuote(ctx context.Context, sel ast.SelectionSet, v *marketgraph.Quote) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Quote!")
+		return graphql.Null
+	}
+	return ec._Quote(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNSignal2ᚕᚖgithubᚗcomᚋmarketgraphᚋmarketgraphᚐSignalᚄ(ctx context.Context, sel ast.SelectionSet, v []*marketgraph.Signal) graphql.Marshaler {

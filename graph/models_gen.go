@@ -26,3 +26,9 @@ type PageInfo struct {
 
 type Query struct {
 }
+
+// Live updates, over WebSocket (subprotocols graphql-transport-ws and
+// graphql-ws) on /graphql. A single JSON response over POST or GET cannot carry
+// a stream: subscriptions sent that way are refused.
+type Subscription struct {
+}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/marketgraph/marketgraph"
 	"github.com/marketgraph/marketgraph/graph"
+	"github.com/marketgraph/marketgraph/pubsub"
 )
 
 // Deps is what the resolvers need. Per-operation loaders are not here: they
@@ -21,6 +22,9 @@ type Deps struct {
 	Log   *slog.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Bus carries the events subscriptions stream; nil refuses every
+	// subscription with "subscriptions are not available".
+	Bus pubsub.Bus
 }
 
 // Resolver is the root of the resolver tree.
@@ -28,13 +32,14 @@ type Resolver struct {
 	store marketgraph.Store
 	log   *slog.Logger
 	now   func() time.Time
+	bus   pubsub.Bus
 }
 
 var _ graph.ResolverRoot = (*Resolver)(nil)
 
 // New returns the root resolver.
 func New(d Deps) *Resolver {
-	r := &Resolver{store: d.Store, log: d.Log, now: d.Now}
+	r := &Resolver{store: d.Store, log: d.Log, now: d.Now, bus: d.Bus}
 	if r.log == nil {
 		r.log = slog.New(slog.DiscardHandler)
 	}
@@ -52,3 +57,9 @@ func (r *Resolver) Asset() graph.AssetResolver { return &assetResolver{r} }
 
 // Signal returns the Signal resolver.
 func (r *Resolver) Signal() graph.SignalResolver { return &signalResolver{r} }
+
+// Subscription returns the Subscription resolver.
+func (r *Resolver) Subscription() graph.SubscriptionResolver { return &subscriptionResolver{r} }
+
+// PriceTick returns the PriceTick resolver.
+func (r *Resolver) PriceTick() graph.PriceTickResolver { return &priceTickResolver{r} }

@@ -86,6 +86,27 @@ type Config struct {
 	// bounded. 0 means DefaultOperationTimeout, a negative value means no
 	// limit.
 	OperationTimeout time.Duration
+
+	// AllowedOrigins are the browser origins ("https://app.example.com",
+	// matched exactly, case aside) that may open a WebSocket; upgrades
+	// without an Origin header (clients that are not browsers) are always
+	// allowed. AllowAllOrigins lifts the check, for development.
+	AllowedOrigins  []string
+	AllowAllOrigins bool
+	// WebSocketKeepAlive is the interval of keep-alive messages (graphql-ws)
+	// and pings (graphql-transport-ws); 0 means DefaultWebSocketKeepAlive.
+	WebSocketKeepAlive time.Duration
+	// WebSocketInitTimeout is how long a new socket may take to send
+	// connection_init; 0 means DefaultWebSocketInitTimeout.
+	WebSocketInitTimeout time.Duration
+	// WebSocketReadLimit caps one message from a client in bytes; 0 means
+	// DefaultWebSocketReadLimit.
+	WebSocketReadLimit int64
+	// Authenticate receives the connection_init payload of a WebSocket
+	// ("authorization", "apiKey", ...) and returns the context the socket's
+	// operations run with, or an error that refuses the connection (close
+	// code 4401). nil admits every caller anonymously.
+	Authenticate func(ctx context.Context, payload map[string]any) (context.Context, error)
 }
 
 // New returns the HTTP handler for every endpoint: /graphql, /playground
@@ -113,6 +134,15 @@ func New(cfg Config) http.Handler {
 	if cfg.OperationTimeout == 0 {
 		cfg.OperationTimeout = DefaultOperationTimeout
 	}
+	if cfg.WebSocketKeepAlive <= 0 {
+		cfg.WebSocketKeepAlive = DefaultWebSocketKeepAlive
+	}
+	if cfg.WebSocketInitTimeout <= 0 {
+		cfg.WebSocketInitTimeout = DefaultWebSocketInitTimeout
+	}
+	if cfg.WebSocketReadLimit <= 0 {
+		cfg.WebSocketReadLimit = DefaultWebSocketReadLimit
+	}
 	log := cfg.Logger
 
 	r := chi.NewRouter()
@@ -124,7 +154,7 @@ func New(cfg Config) http.Handler {
 		limitBody(cfg.BodyLimit),
 	)
 	r.MethodNotAllowed(methodNotAllowed(r))
-	r.Handle(GraphQLPath, graphqlMethods(newGraphQL(cfg)))
+	r.Handle(GraphQLPath, graphqlMethods(checkOrigin(&cfg, newGraphQL(cfg))))
 	if cfg.Playground {
 		r.Method(http.MethodGet, "/playground", playgroundHandler(GraphQLPath))
 		r.Method(http.MethodGet, ideAssetPath+"*", ideAssetHandler())
@@ -151,6 +181,9 @@ func newGraphQL(cfg Config) *handler.Server {
 	}
 
 	srv := handler.New(cfg.Schema)
+	// gqlgen picks the first transport that supports a request: the
+	// WebSocket one must see upgrades before GET does.
+	srv.AddTransport(newWebSocket(cfg))
 	srv.AddTransport(getTransport{shared})
 	srv.AddTransport(postTransport{shared})
 	srv.SetQueryCache(cache)

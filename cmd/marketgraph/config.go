@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -47,6 +48,8 @@ type config struct {
 	QuoteTTL          time.Duration // -quote-ttl, MARKETGRAPH_QUOTE_TTL
 	BreakerThreshold  int           // -provider-breaker-threshold, MARKETGRAPH_PROVIDER_BREAKER_THRESHOLD
 	BreakerCooldown   time.Duration // -provider-breaker-cooldown, MARKETGRAPH_PROVIDER_BREAKER_COOLDOWN
+
+	AllowedOrigins []string // serve -allowed-origins, MARKETGRAPH_ALLOWED_ORIGINS
 
 	RedisURL string        // -redis-url, REDIS_URL (secret: may hold a password)
 	Ingest   bool          // serve -ingest, MARKETGRAPH_INGEST
@@ -91,6 +94,11 @@ func parseConfig(cmd string, args []string, getenv func(string) string, stderr i
 	if cmd == "serve" {
 		fs.BoolVar(&c.Ingest, "ingest", e.bool("MARKETGRAPH_INGEST", true), "run the ingest pipeline in this process; with PostgreSQL only one process ingests at a time (MARKETGRAPH_INGEST)")
 	}
+	origins := ""
+	if cmd == "serve" {
+		origins = e.str("MARKETGRAPH_ALLOWED_ORIGINS", "")
+		fs.StringVar(&origins, "allowed-origins", origins, "comma-separated browser origins (https://app.example.com) allowed to open WebSockets; dev mode allows all (MARKETGRAPH_ALLOWED_ORIGINS)")
+	}
 	if cmd == "serve" || cmd == "ingest" {
 		fs.StringVar(&c.RedisURL, "redis-url", e.str("REDIS_URL", ""), "Redis URL for the event bus shared by replicas; empty: in-process bus (REDIS_URL)")
 		fs.DurationVar(&c.Tick, "tick", e.duration("MARKETGRAPH_TICK", 0), "ingest tick: one batched quote call each; 0: 1s on the simulator, 10s on coingecko (MARKETGRAPH_TICK)")
@@ -132,6 +140,18 @@ func parseConfig(cmd string, args []string, getenv func(string) string, stderr i
 	fs.Visit(func(f *flag.Flag) { devFlag = devFlag || f.Name == "dev" })
 	if !devFlag && devEnv == "" {
 		c.Dev = c.DatabaseURL == ""
+	}
+	for _, o := range strings.Split(origins, ",") {
+		o = strings.TrimSuffix(strings.TrimSpace(o), "/")
+		if o == "" {
+			continue
+		}
+		// An origin is scheme://host[:port] and nothing more; a path would
+		// never match what a browser sends.
+		if u, err := url.Parse(o); err != nil || u.Scheme == "" || u.Host == "" || u.Path != "" || u.RawQuery != "" {
+			return nil, fmt.Errorf("-allowed-origins / MARKETGRAPH_ALLOWED_ORIGINS: %q is not an origin such as https://app.example.com", o)
+		}
+		c.AllowedOrigins = append(c.AllowedOrigins, o)
 	}
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("%s: unexpected argument %q", cmd, fs.Arg(0))

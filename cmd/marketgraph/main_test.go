@@ -187,6 +187,8 @@ func TestRun_Config(t *testing.T) {
 		{"OperationOutlivesWrite", []string{"serve", "-operation-timeout", "40s"}, nil, "MARKETGRAPH_WRITE_TIMEOUT"},
 		{"ZeroDepth", []string{"serve", "-max-depth", "0"}, nil, "max-depth"},
 		{"StrayArgument", []string{"serve", "extra"}, nil, "extra"},
+		{"OriginWithPath", []string{"serve", "-allowed-origins", "https://a.example,https://b.example/app"}, nil, "MARKETGRAPH_ALLOWED_ORIGINS"},
+		{"OriginWithoutScheme", []string{"serve"}, map[string]string{"MARKETGRAPH_ALLOWED_ORIGINS": "app.example.com"}, "MARKETGRAPH_ALLOWED_ORIGINS"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

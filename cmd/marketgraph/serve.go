@@ -11,6 +11,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/vektah/gqlparser/v2/ast"
+
 	"github.com/marketgraph/marketgraph"
 	"github.com/marketgraph/marketgraph/demo"
 	"github.com/marketgraph/marketgraph/graph"
@@ -68,13 +71,19 @@ func runServe(ctx context.Context, cfg *config, log *slog.Logger, stdout io.Writ
 
 	handler := server.New(server.Config{
 		Schema: graph.NewExecutableSchema(graph.Config{
-			Resolvers:  resolvers.New(resolvers.Deps{Store: store, Log: log}),
+			Resolvers:  resolvers.New(resolvers.Deps{Store: store, Log: log, Bus: bus}),
 			Complexity: resolvers.Complexity(),
 		}),
 		Logger: log,
 		OperationContext: func(ctx context.Context) context.Context {
-			return loaders.With(ctx, loaders.New(loaders.Config{Store: store, Quotes: provider, Wait: cfg.BatchWait}))
+			// A subscription is one operation serving many events, each of
+			// which needs fresh data: its loaders batch but do not cache.
+			op := graphql.GetOperationContext(ctx).Operation
+			noCache := op != nil && op.Operation == ast.Subscription
+			return loaders.With(ctx, loaders.New(loaders.Config{Store: store, Quotes: provider, Wait: cfg.BatchWait, NoCache: noCache}))
 		},
+		AllowedOrigins:   cfg.AllowedOrigins,
+		AllowAllOrigins:  cfg.Dev,
 		Ready:            store.Ping,
 		Components:       components,
 		BodyLimit:        cfg.BodyLimit,
