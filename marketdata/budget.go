@@ -1,6 +1,7 @@
 package marketdata
 
 import (
+	"context"
 	"sync"
 	"time"
 )
@@ -52,14 +53,18 @@ func (b *budget) reserve(now, deadline time.Time) (slot time.Time, ok bool) {
 	if b.refilled.IsZero() {
 		b.refilled = now
 	}
-	tokens := b.tokens
-	if now.After(b.refilled) {
-		tokens = min(b.burst, tokens+float64(now.Sub(b.refilled))/float64(b.interval))
-	}
-	tokens--
-	slot = now
-	if tokens < 0 {
-		slot = now.Add(time.Duration(-tokens * float64(b.interval)))
+	// Tokens are counted at b.refilled, the instant of the latest slot (or
+	// the latest call to reserve); the slot is when a whole token is there
+	// for this call, or later if a hold, the previous slot or the 60 s cap
+	// says so, and the bucket is then brought to the slot. Counting from
+	// now instead would let a slot pushed back by a hold also spend the
+	// tokens that accrued before it, so two calls could start at once
+	// after a hold even with a burst of one.
+	base := latest(now, b.refilled)
+	tokens := min(b.burst, b.tokens+float64(base.Sub(b.refilled))/float64(b.interval))
+	slot = base
+	if tokens < 1 {
+		slot = base.Add(time.Duration((1 - tokens) * float64(b.interval)))
 	}
 	slot = latest(slot, b.hold, b.last)
 	if b.full {
@@ -68,7 +73,8 @@ func (b *budget) reserve(now, deadline time.Time) (slot time.Time, ok bool) {
 	if slot.After(deadline) {
 		return time.Time{}, false
 	}
-	b.tokens, b.refilled = tokens, latest(now, b.refilled)
+	b.tokens = min(b.burst, tokens+float64(slot.Sub(base))/float64(b.interval)) - 1
+	b.refilled = slot
 	b.recent[b.next] = slot
 	b.next = (b.next + 1) % len(b.recent)
 	b.full = b.full || b.next == 0
@@ -91,4 +97,56 @@ func latest(t time.Time, ts ...time.Time) time.Time {
 		}
 	}
 	return t
+}
+
+// Budget is the call budget for callers that pace themselves rather than
+// go through Resilient, such as the batch commands that page through a
+// provider's catalog and history: the same rule (perMinute calls a minute,
+// burst at once, never more than perMinute in any 60 s) and the same
+// Retry-After hold. With perMinute ≤ 0 calls are not limited, but a hold
+// still applies. Safe for concurrent use.
+type Budget struct {
+	b *budget // nil: no limit
+
+	mu   sync.Mutex
+	hold time.Time // for the unlimited budget only; b keeps its own
+}
+
+// NewBudget returns a budget of perMinute calls a minute, burst of them at
+// once (at least 1); unlimited when perMinute ≤ 0.
+func NewBudget(perMinute, burst int) *Budget {
+	return &Budget{b: newBudget(perMinute, burst)}
+}
+
+// Reserve books the next call for a caller ready at now and returns how
+// long it must wait before making it.
+func (b *Budget) Reserve(now time.Time) time.Duration {
+	if b.b == nil {
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		return max(b.hold.Sub(now), 0)
+	}
+	slot, _ := b.b.reserve(now, time.Unix(1<<62, 0)) // no deadline
+	return slot.Sub(now)
+}
+
+// HoldUntil makes no call start before t: the provider said when to come
+// back.
+func (b *Budget) HoldUntil(t time.Time) {
+	if b.b == nil {
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		b.hold = latest(b.hold, t)
+		return
+	}
+	b.b.holdUntil(t)
+}
+
+// Wait returns when the next call may start, or with ctx's error when ctx
+// ends first.
+func (b *Budget) Wait(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return sleep(ctx, b.Reserve(time.Now()))
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/marketgraph/marketgraph"
 	"github.com/marketgraph/marketgraph/ingest"
+	"github.com/marketgraph/marketgraph/marketdata"
 	"github.com/marketgraph/marketgraph/marketdata/coingecko"
 	"github.com/marketgraph/marketgraph/postgres"
 )
@@ -131,10 +132,10 @@ func backfillAssets(ctx context.Context, db *postgres.DB, ids []string) (_ []str
 // complete candles it gives in one upsert. A rate-limited call (the
 // provider's Retry-After, which the budget should make rare) holds every
 // later call back and is made once more.
-func backfillAsset(ctx context.Context, client *coingecko.Client, db *postgres.DB, pace *pacer, id string, from, to time.Time) (backfillResult, error) {
+func backfillAsset(ctx context.Context, client *coingecko.Client, db *postgres.DB, pace *marketdata.Budget, id string, from, to time.Time) (backfillResult, error) {
 	var chart *coingecko.MarketChart
 	for attempt := 0; ; attempt++ {
-		if err := pace.wait(ctx); err != nil {
+		if err := pace.Wait(ctx); err != nil {
 			return backfillResult{}, err
 		}
 		var err error
@@ -146,7 +147,7 @@ func backfillAsset(ctx context.Context, client *coingecko.Client, db *postgres.D
 		if d <= 0 || attempt > 0 {
 			return backfillResult{}, err
 		}
-		pace.holdUntil(time.Now().Add(d))
+		pace.HoldUntil(time.Now().Add(d))
 	}
 	hours, days := ingest.HistoryCandles(chartTicks(id, chart), from, to)
 	if err := db.UpsertCandles(ctx, slices.Concat(hours, days)); err != nil {

@@ -65,71 +65,14 @@ func retryAfter(err error) time.Duration {
 	return 0
 }
 
-// pacer spaces the upstream calls of a batch command evenly: a call starts
-// no sooner than a minute/perMinute after the previous one, so no minute
-// ever holds more than perMinute calls, and the provider's Retry-After
-// holds every later call back.
-//
-// The server's budget (a token bucket in marketdata) is built for many
-// concurrent callers and is not exported; a batch command makes one call at
-// a time, and even spacing is all it needs. Nothing is saved up while idle,
-// which errs on the provider's side. A pacer is not safe for concurrent
-// use.
-type pacer struct {
-	interval time.Duration // between call starts; 0: no pacing
-	next     time.Time     // no call starts before this
-}
-
-// newPacer returns a pacer of perMinute calls a minute, -provider-budget's
-// meaning: 0 is the default for CoinGecko's free demo plan, negative is no
-// limit.
-func newPacer(perMinute int) *pacer {
-	switch {
-	case perMinute == 0:
+// newPacer is the budget a batch command spends, one call at a time:
+// -provider-budget's meaning (0 is the default for CoinGecko's free demo
+// plan, negative is no limit) with a burst of one, so calls are spaced
+// evenly and nothing is saved up while idle. It is marketdata's budget, the
+// one the server's provider calls spend, so both follow one rule.
+func newPacer(perMinute int) *marketdata.Budget {
+	if perMinute == 0 {
 		perMinute = marketdata.DefaultCallsPerMinute
-	case perMinute < 0:
-		return &pacer{}
 	}
-	// Rounded up, so that perMinute intervals never fall short of a minute.
-	n := time.Duration(perMinute)
-	return &pacer{interval: (time.Minute + n - 1) / n}
-}
-
-// reserve books the next call for a caller ready at now and returns how
-// long it must wait before making it.
-func (p *pacer) reserve(now time.Time) time.Duration {
-	start := now
-	if p.next.After(start) {
-		start = p.next
-	}
-	p.next = start.Add(p.interval)
-	return start.Sub(now)
-}
-
-// holdUntil makes no call start before t: the provider said when to come
-// back.
-func (p *pacer) holdUntil(t time.Time) {
-	if t.After(p.next) {
-		p.next = t
-	}
-}
-
-// wait returns when the next call may start, or with ctx's error when ctx
-// ends first.
-func (p *pacer) wait(ctx context.Context) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	d := p.reserve(time.Now())
-	if d <= 0 {
-		return nil
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	return marketdata.NewBudget(perMinute, 1)
 }

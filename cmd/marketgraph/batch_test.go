@@ -38,7 +38,7 @@ func TestPacer(t *testing.T) {
 			{sec(10), 0},                         // idle long enough: at once
 			{sec(10.5), 1500 * time.Millisecond}, // nothing saved up while idle
 		} {
-			if got := p.reserve(tc.ready); got != tc.wait {
+			if got := p.Reserve(tc.ready); got != tc.wait {
 				t.Errorf("ready at %s: wait %s, want %s", tc.ready.Sub(t0), got, tc.wait)
 			}
 		}
@@ -51,7 +51,7 @@ func TestPacer(t *testing.T) {
 			// minute or more after the first.
 			var starts []time.Time
 			for range perMinute + 1 {
-				starts = append(starts, t0.Add(p.reserve(t0)))
+				starts = append(starts, t0.Add(p.Reserve(t0)))
 			}
 			if d := starts[perMinute].Sub(starts[0]); d < time.Minute {
 				t.Errorf("%d a minute: %d calls within %s", perMinute, perMinute+1, d)
@@ -60,12 +60,14 @@ func TestPacer(t *testing.T) {
 	})
 
 	t.Run("Defaults", func(t *testing.T) {
-		if got := newPacer(0).interval; got != 2*time.Second {
+		p0 := newPacer(0)
+		p0.Reserve(t0)
+		if got := p0.Reserve(t0); got != 2*time.Second {
 			t.Errorf("budget 0 paces every %s, want 2s (30 a minute)", got)
 		}
 		p := newPacer(-1)
 		for range 3 {
-			if d := p.reserve(t0); d != 0 {
+			if d := p.Reserve(t0); d != 0 {
 				t.Fatalf("an unlimited pacer made a call wait %s", d)
 			}
 		}
@@ -74,24 +76,25 @@ func TestPacer(t *testing.T) {
 	t.Run("HoldUntil", func(t *testing.T) {
 		for _, perMinute := range []int{-1, 30} {
 			p := newPacer(perMinute)
-			p.reserve(sec(0))
-			p.holdUntil(sec(20)) // the provider said: come back in 20 s
-			if d := p.reserve(sec(11)); d != 9*time.Second {
+			p.Reserve(sec(0))
+			p.HoldUntil(sec(20)) // the provider said: come back in 20 s
+			if d := p.Reserve(sec(11)); d != 9*time.Second {
 				t.Errorf("budget %d: wait %s after a hold, want 9s", perMinute, d)
 			}
-			p.holdUntil(sec(5)) // an earlier hold changes nothing
-			if d := p.reserve(sec(20)); d != p.interval {
-				t.Errorf("budget %d: wait %s, want %s", perMinute, d, p.interval)
+			p.HoldUntil(sec(5)) // an earlier hold changes nothing
+			interval := map[int]time.Duration{-1: 0, 30: 2 * time.Second}[perMinute]
+			if d := p.Reserve(sec(20)); d != interval {
+				t.Errorf("budget %d: wait %s, want %s", perMinute, d, interval)
 			}
 		}
 	})
 
 	t.Run("WaitHonoursContext", func(t *testing.T) {
 		p := newPacer(1)
-		p.reserve(time.Now()) // the next call is a minute away
+		p.Reserve(time.Now()) // the next call is a minute away
 		ctx, cancel := context.WithCancel(context.Background())
 		cancel()
-		if err := p.wait(ctx); !errors.Is(err, context.Canceled) {
+		if err := p.Wait(ctx); !errors.Is(err, context.Canceled) {
 			t.Errorf("wait on a cancelled context: %v", err)
 		}
 	})

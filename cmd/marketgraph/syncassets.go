@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/marketgraph/marketgraph"
+	"github.com/marketgraph/marketgraph/marketdata"
 	"github.com/marketgraph/marketgraph/marketdata/coingecko"
 )
 
@@ -109,12 +110,12 @@ func checkSynced(a *marketgraph.Asset) error {
 // call paced: as many pages as top needs, fewer when the market runs out.
 // A coin listed twice (ranks moved between two pages) is kept once, where
 // it was first seen. It prints a line per page.
-func fetchMarkets(ctx context.Context, client *coingecko.Client, pace *pacer, top, perPage int, stdout io.Writer) ([]coingecko.Market, error) {
+func fetchMarkets(ctx context.Context, client *coingecko.Client, pace *marketdata.Budget, top, perPage int, stdout io.Writer) ([]coingecko.Market, error) {
 	pages := (top + perPage - 1) / perPage
 	seen := map[string]bool{}
 	var out []coingecko.Market
 	for page := 1; page <= pages && len(out) < top; page++ {
-		if err := pace.wait(ctx); err != nil {
+		if err := pace.Wait(ctx); err != nil {
 			return nil, err
 		}
 		rows, err := client.Markets(ctx, marketgraph.CurrencyUSD, nil, page, perPage)
