@@ -117,33 +117,7 @@ func TestLocal_SlowSubscriber(t *testing.T) {
 	reader.Close()
 	<-done
 
-	t.Run("StuckKeepsNewest", func(t *testing.T) {
-		queued := drain(stuck)
-		if len(queued) != buffer {
-			t.Fatalf("stuck subscriber holds %d payloads, want its buffer of %d", len(queued), buffer)
-		}
-		for i, p := range queued {
-			if want := strconv.Itoa(n - buffer + i); string(p) != want {
-				t.Errorf("queued[%d] = %q, want %s: the oldest should have been dropped", i, p, want)
-			}
-		}
-		if d := stuck.Dropped(); d != n-buffer {
-			t.Errorf("Dropped() = %d, want %d", d, n-buffer)
-		}
-	})
-	t.Run("ReaderInOrderNothingLostUncounted", func(t *testing.T) {
-		if uint64(len(got))+reader.Dropped() != n {
-			t.Errorf("reader got %d and dropped %d, want %d in all", len(got), reader.Dropped(), n)
-		}
-		for i := 1; i < len(got); i++ {
-			if got[i] <= got[i-1] {
-				t.Fatalf("reader got %d after %d", got[i], got[i-1])
-			}
-		}
-		if len(got) == 0 || got[len(got)-1] != n-1 {
-			t.Errorf("reader did not get the last payload")
-		}
-	})
+	checkSlowBeside(t, stuck, reader, got, n, buffer)
 }
 
 func TestLocal_Release(t *testing.T) {
@@ -335,4 +309,40 @@ func BenchmarkLocal_Publish(b *testing.B) {
 	for b.Loop() {
 		bus.Publish(ctx, "t", payload)
 	}
+}
+
+// checkSlowBeside checks what a bus did with n payloads ("0".."n-1") for a
+// subscriber that never read (stuck) beside one that did (reader, which got
+// got): stuck keeps exactly its newest buffer payloads and counts the rest
+// as dropped; reader got its payloads in order, the last one included, and
+// what it missed is counted.
+func checkSlowBeside(t *testing.T, stuck, reader *pubsub.Subscription, got []int, n, buffer int) {
+	t.Helper()
+	t.Run("StuckKeepsNewest", func(t *testing.T) {
+		queued := drain(stuck)
+		if len(queued) != buffer {
+			t.Fatalf("stuck subscriber holds %d payloads, want its buffer of %d", len(queued), buffer)
+		}
+		for i, p := range queued {
+			if want := strconv.Itoa(n - buffer + i); string(p) != want {
+				t.Errorf("queued[%d] = %q, want %s: the oldest should have been dropped", i, p, want)
+			}
+		}
+		if d := stuck.Dropped(); d != uint64(n-buffer) {
+			t.Errorf("Dropped() = %d, want %d", d, n-buffer)
+		}
+	})
+	t.Run("ReaderInOrderNothingLostUncounted", func(t *testing.T) {
+		if uint64(len(got))+reader.Dropped() != uint64(n) {
+			t.Errorf("reader got %d and dropped %d, want %d in all", len(got), reader.Dropped(), n)
+		}
+		for i := 1; i < len(got); i++ {
+			if got[i] <= got[i-1] {
+				t.Fatalf("reader got %d after %d", got[i], got[i-1])
+			}
+		}
+		if len(got) == 0 || got[len(got)-1] != n-1 {
+			t.Errorf("reader did not get the last payload")
+		}
+	})
 }

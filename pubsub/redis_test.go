@@ -218,31 +218,8 @@ func TestRedis_SlowSubscriber(t *testing.T) {
 		t.Fatal("the reading subscriber never got the last payload")
 	}
 
-	t.Run("StuckKeepsNewest", func(t *testing.T) {
-		// stuck was subscribed first, so it was handed n-1 before reader.
-		queued := drain(stuck)
-		if len(queued) != buffer {
-			t.Fatalf("stuck subscriber holds %d payloads, want %d", len(queued), buffer)
-		}
-		for i, p := range queued {
-			if want := strconv.Itoa(n - buffer + i); string(p) != want {
-				t.Errorf("queued[%d] = %q, want %s", i, p, want)
-			}
-		}
-		if d := stuck.Dropped(); d != n-buffer {
-			t.Errorf("Dropped() = %d, want %d", d, n-buffer)
-		}
-	})
-	t.Run("ReaderInOrderNothingLostUncounted", func(t *testing.T) {
-		if uint64(len(got))+reader.Dropped() != n {
-			t.Errorf("reader got %d and dropped %d, want %d in all", len(got), reader.Dropped(), n)
-		}
-		for i := 1; i < len(got); i++ {
-			if got[i] <= got[i-1] {
-				t.Fatalf("reader got %d after %d", got[i], got[i-1])
-			}
-		}
-	})
+	// stuck was subscribed first, so it was handed n-1 before reader.
+	checkSlowBeside(t, stuck, reader, got, n, buffer)
 }
 
 func TestRedis_Release(t *testing.T) {

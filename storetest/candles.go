@@ -35,20 +35,9 @@ func expectedCandles(assetIDs []string, r marketgraph.CandleRange) map[string][]
 	return out
 }
 
-// candleLines renders a result map in asset id order, one header line per
-// entry (so an empty entry differs from an absent one) and one per candle.
+// candleLines renders a result map of candles (see groupLines).
 func candleLines(m map[string][]*marketgraph.Candle) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	var out []string
-	for _, k := range keys {
-		out = append(out, fmt.Sprintf("%s: %d candles", k, len(m[k])))
-		out = append(out, lines(m[k], formatCandle)...)
-	}
-	return out
+	return groupLines(m, "candles", formatCandle)
 }
 
 // candles calls CandlesByAssets and fails t on an error.

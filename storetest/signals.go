@@ -2,7 +2,6 @@ package storetest
 
 import (
 	"context"
-	"fmt"
 	"sort"
 	"strings"
 	"testing"
@@ -40,20 +39,9 @@ func expectedSignals(assetIDs []string, first int) map[string][]*marketgraph.Sig
 	return out
 }
 
-// signalLines renders a result map in asset id order, one header line per
-// entry and one per signal.
+// signalLines renders a result map of signals (see groupLines).
 func signalLines(m map[string][]*marketgraph.Signal) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	var out []string
-	for _, k := range keys {
-		out = append(out, fmt.Sprintf("%s: %d signals", k, len(m[k])))
-		out = append(out, lines(m[k], formatSignal)...)
-	}
-	return out
+	return groupLines(m, "signals", formatSignal)
 }
 
 func testSignalsByAssets(t *testing.T, s marketgraph.Store) {

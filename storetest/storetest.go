@@ -54,6 +54,7 @@ package storetest
 import (
 	"context"
 	"fmt"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -119,6 +120,23 @@ func formatSignal(s *marketgraph.Signal) string {
 }
 
 // lines renders each element of xs with f.
+// groupLines renders a per-asset result map in asset id order: a header
+// line per entry (so an empty entry differs from an absent one), then one
+// line per item.
+func groupLines[T any](m map[string][]T, noun string, f func(T) string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var out []string
+	for _, k := range keys {
+		out = append(out, fmt.Sprintf("%s: %d %s", k, len(m[k]), noun))
+		out = append(out, lines(m[k], f)...)
+	}
+	return out
+}
+
 func lines[T any](xs []T, f func(T) string) []string {
 	out := make([]string, len(xs))
 	for i, x := range xs {

@@ -49,11 +49,7 @@ type backfillResult struct {
 // naming them, ready to pass back as -assets. A cancelled ctx (SIGINT)
 // stops between two calls and the command fails saying how far it got.
 func runBackfill(ctx context.Context, cfg *config, stdout io.Writer) error {
-	client, err := newUpstream(cfg)
-	if err != nil {
-		return err
-	}
-	db, err := openMigratedDB(ctx, cfg)
+	client, db, err := openBatch(ctx, cfg)
 	if err != nil {
 		return err
 	}

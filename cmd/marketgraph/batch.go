@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"fmt"
 	"strings"
 	"time"
 
@@ -15,30 +14,26 @@ import (
 // What the batch commands (sync-assets and backfill) share: the upstream
 // client, the database, and the pacing of their calls.
 
-// newUpstream is the CoinGecko-compatible client of a batch command. It has
-// no resilience layer: a batch command makes one call at a time, paces them
-// itself (pacer) and reports a failed call instead of retrying it.
+// newUpstream is the CoinGecko-compatible client the settings describe.
+// serve wraps it in the resilience layer (newProvider); a batch command uses
+// it bare: it makes one call at a time, paces them itself (newPacer) and
+// reports a failed call instead of retrying it.
 func newUpstream(cfg *config) (*coingecko.Client, error) {
 	return coingecko.New(coingecko.Config{BaseURL: cfg.ProviderURL, APIKey: cfg.ProviderKey, KeyHeader: cfg.ProviderKeyHeader})
 }
 
-// openMigratedDB opens PostgreSQL and checks that no migration is pending,
-// so a batch command never writes into a schema it does not know.
-func openMigratedDB(ctx context.Context, cfg *config) (*postgres.DB, error) {
-	db, err := openDB(ctx, cfg)
+// openBatch is what a batch command starts with: the provider's client and
+// a migrated database, which the caller closes.
+func openBatch(ctx context.Context, cfg *config) (*coingecko.Client, *postgres.DB, error) {
+	client, err := newUpstream(cfg)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	pending, err := db.PendingMigrations(ctx)
+	db, err := openMigratedDB(ctx, cfg)
 	if err != nil {
-		db.Close()
-		return nil, fmt.Errorf("check migrations: %w", err)
+		return nil, nil, err
 	}
-	if len(pending) > 0 {
-		db.Close()
-		return nil, fmt.Errorf("DATABASE_URL: %d migrations pending: run `marketgraph migrate` first", len(pending))
-	}
-	return db, nil
+	return client, db, nil
 }
 
 // splitIDs parses a comma-separated list of asset ids: spaces trimmed,

@@ -18,6 +18,25 @@ func openDB(ctx context.Context, cfg *config) (*postgres.DB, error) {
 	return postgres.Open(ctx, postgres.Config{URL: cfg.DatabaseURL, MaxConns: int32(cfg.DBMaxConns)})
 }
 
+// openMigratedDB opens PostgreSQL and checks that no migration is pending,
+// so a command never writes into a schema it does not know.
+func openMigratedDB(ctx context.Context, cfg *config) (*postgres.DB, error) {
+	db, err := openDB(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	pending, err := db.PendingMigrations(ctx)
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("check migrations: %w", err)
+	}
+	if len(pending) > 0 {
+		db.Close()
+		return nil, fmt.Errorf("DATABASE_URL: %d migrations pending: run `marketgraph migrate` first", len(pending))
+	}
+	return db, nil
+}
+
 // runMigrate applies pending migrations; running it again applies nothing.
 func runMigrate(ctx context.Context, cfg *config, stdout io.Writer) error {
 	db, err := openDB(ctx, cfg)
@@ -42,18 +61,11 @@ func runMigrate(ctx context.Context, cfg *config, stdout io.Writer) error {
 // instant the dataset was generated for; later runs regenerate that same
 // dataset, so seeding again changes nothing.
 func runSeed(ctx context.Context, cfg *config, stdout io.Writer) error {
-	db, err := openDB(ctx, cfg)
+	db, err := openMigratedDB(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	pending, err := db.PendingMigrations(ctx)
-	if err != nil {
-		return fmt.Errorf("check migrations: %w", err)
-	}
-	if len(pending) > 0 {
-		return fmt.Errorf("DATABASE_URL: %d migrations pending: run `marketgraph migrate` first", len(pending))
-	}
 	rec, ok, err := db.SeedRecord(ctx)
 	if err != nil {
 		return err

@@ -8,7 +8,6 @@ import (
 
 	"github.com/marketgraph/marketgraph"
 	"github.com/marketgraph/marketgraph/marketdata"
-	"github.com/marketgraph/marketgraph/marketdata/coingecko"
 	"github.com/marketgraph/marketgraph/server"
 )
 
@@ -42,7 +41,7 @@ func newProvider(cfg *config, ds *marketgraph.Dataset, log *slog.Logger) (*marke
 			rc.CacheTTL = time.Second // it moves once a second
 		}
 	case providerCoinGecko:
-		c, err := coingecko.New(coingecko.Config{BaseURL: cfg.ProviderURL, APIKey: cfg.ProviderKey, KeyHeader: cfg.ProviderKeyHeader})
+		c, err := newUpstream(cfg)
 		if err != nil {
 			return nil, nil, err
 		}

@@ -31,11 +31,7 @@ const (
 // top N are left as they are, ranks included. Running it twice against the
 // same market changes nothing: the store does not rewrite identical rows.
 func runSyncAssets(ctx context.Context, cfg *config, stdout io.Writer) error {
-	client, err := newUpstream(cfg)
-	if err != nil {
-		return err
-	}
-	db, err := openMigratedDB(ctx, cfg)
+	client, db, err := openBatch(ctx, cfg)
 	if err != nil {
 		return err
 	}
