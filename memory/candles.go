@@ -14,10 +14,8 @@ type candleKey struct {
 	interval marketgraph.CandleInterval
 }
 
-// addCandles merges new candles into their histories, each kept sorted by
-// start with no two candles at the same start; s.mu must be held for
-// writing.
-func (s *Store) addCandles(in []*marketgraph.Candle) {
+// groupCandles copies candles into per-history lists, starts in UTC.
+func groupCandles(in []*marketgraph.Candle) map[candleKey][]marketgraph.Candle {
 	added := map[candleKey][]marketgraph.Candle{}
 	for _, c := range in {
 		k := candleKey{c.AssetID, c.Interval}
@@ -25,6 +23,14 @@ func (s *Store) addCandles(in []*marketgraph.Candle) {
 		cp.Start = cp.Start.UTC()
 		added[k] = append(added[k], cp)
 	}
+	return added
+}
+
+// addCandles merges new candles into their histories, each kept sorted by
+// start with no two candles at the same start; s.mu must be held for
+// writing.
+func (s *Store) addCandles(in []*marketgraph.Candle) {
+	added := groupCandles(in)
 	for k, add := range added {
 		// Existing candles come first and the sort is stable, so on equal
 		// starts the one already stored (or the first of the dataset) wins.
@@ -39,13 +45,7 @@ func (s *Store) addCandles(in []*marketgraph.Candle) {
 // two candles at one start; the last of several equal candles within in
 // wins. s.mu must be held for writing.
 func (s *Store) upsertCandles(in []*marketgraph.Candle) {
-	added := map[candleKey][]marketgraph.Candle{}
-	for _, c := range in {
-		k := candleKey{c.AssetID, c.Interval}
-		cp := *c
-		cp.Start = cp.Start.UTC()
-		added[k] = append(added[k], cp)
-	}
+	added := groupCandles(in)
 	for k, add := range added {
 		slices.SortStableFunc(add, func(a, b marketgraph.Candle) int { return a.Start.Compare(b.Start) })
 		s.candles[k] = mergeCandles(s.candles[k], keepLast(add))

@@ -65,30 +65,16 @@ ORDER BY s.asset_id, s.emitted_at DESC, s.id DESC`
 	return out, nil
 }
 
-// LatestSignals returns the newest signal of each asset that has one, in
-// one statement.
+// LatestSignals returns the newest signal of each asset that has one: the
+// first signal of SignalsByAssets, in its one statement.
 func (db *DB) LatestSignals(ctx context.Context, assetIDs []string) (map[string]*marketgraph.Signal, error) {
-	const q = `SELECT ` + signalColumns + `
-FROM unnest($1::text[]) AS a(id)
-CROSS JOIN LATERAL (
-	SELECT * FROM signals
-	WHERE asset_id = a.id
-	ORDER BY emitted_at DESC, id DESC
-	LIMIT 1
-) s`
-
-	out := map[string]*marketgraph.Signal{}
-	ids := lookupIDs(assetIDs)
-	if len(ids) == 0 {
-		return out, nil
-	}
-	rows, _ := db.pool.Query(ctx, q, ids)
-	rs, err := pgx.CollectRows(rows, pgx.RowToStructByName[signalRow])
+	lists, err := db.SignalsByAssets(ctx, assetIDs, 1)
 	if err != nil {
-		return nil, dbError(err, "latest signals")
+		return nil, err
 	}
-	for _, r := range rs {
-		out[r.AssetID] = r.signal()
+	out := make(map[string]*marketgraph.Signal, len(lists))
+	for id, ss := range lists {
+		out[id] = ss[0]
 	}
 	return out, nil
 }
