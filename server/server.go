@@ -105,14 +105,50 @@ type Config struct {
 	// Authenticate receives the connection_init payload of a WebSocket
 	// ("authorization", "apiKey", ...) and returns the context the socket's
 	// operations run with, or an error that refuses the connection (close
-	// code 4401). nil admits every caller anonymously.
+	// code 4403 for FORBIDDEN, 4401 otherwise). nil admits every caller
+	// anonymously.
 	Authenticate func(ctx context.Context, payload map[string]any) (context.Context, error)
+
+	// MaxSubscriptionsPerConnection caps the operations running at once on
+	// one WebSocket; one more is refused with an error message coded
+	// RATE_LIMITED. 0 means DefaultMaxSubscriptionsPerConnection, a
+	// negative value no limit.
+	MaxSubscriptionsPerConnection int
+	// MaxConnectionsPerCaller caps the WebSockets and event streams one
+	// caller (its account, or its address when anonymous) holds open; one
+	// more is closed with 1013 (WebSocket) or answered 429 (SSE). 0 means
+	// DefaultMaxConnectionsPerCaller, a negative value no limit.
+	MaxConnectionsPerCaller int
+	// StreamWriteTimeout is how long one message to a WebSocket or event
+	// stream may take to leave; a client that does not read for that long
+	// is disconnected (1008) and logged. 0 means DefaultStreamWriteTimeout.
+	StreamWriteTimeout time.Duration
+	// ClientIP returns a request's client address when the server is
+	// behind trusted proxies; nil uses the peer's address. Streams of
+	// anonymous callers are counted per address.
+	ClientIP func(*http.Request) string
 }
+
+// Handler serves every endpoint; see New.
+type Handler struct {
+	http.Handler
+	streams *streams
+}
+
+// Shutdown ends the long-lived streams that http.Server.Shutdown does not
+// see (WebSockets are hijacked connections; event streams never go idle):
+// new ones are refused with SHUTTING_DOWN, each running operation receives
+// complete, and sockets close with 1001. It returns when all have ended or
+// ctx is done. Call it before http.Server.Shutdown.
+func (h *Handler) Shutdown(ctx context.Context) error { return h.streams.shutdown(ctx) }
+
+// OpenStreams returns how many WebSockets and event streams are open.
+func (h *Handler) OpenStreams() int { return h.streams.count() }
 
 // New returns the HTTP handler for every endpoint: /graphql, /playground
 // (when enabled), /healthz and /readyz. Requests pass, in order, through
 // request id, access log, panic recovery and body limit middleware.
-func New(cfg Config) http.Handler {
+func New(cfg Config) *Handler {
 	if cfg.Schema == nil {
 		panic("server.New: Config.Schema is nil")
 	}
@@ -143,6 +179,16 @@ func New(cfg Config) http.Handler {
 	if cfg.WebSocketReadLimit <= 0 {
 		cfg.WebSocketReadLimit = DefaultWebSocketReadLimit
 	}
+	if cfg.MaxSubscriptionsPerConnection == 0 {
+		cfg.MaxSubscriptionsPerConnection = DefaultMaxSubscriptionsPerConnection
+	}
+	if cfg.MaxConnectionsPerCaller == 0 {
+		cfg.MaxConnectionsPerCaller = DefaultMaxConnectionsPerCaller
+	}
+	if cfg.StreamWriteTimeout <= 0 {
+		cfg.StreamWriteTimeout = DefaultStreamWriteTimeout
+	}
+	streams := newStreams(cfg.MaxConnectionsPerCaller)
 	log := cfg.Logger
 
 	r := chi.NewRouter()
@@ -154,7 +200,7 @@ func New(cfg Config) http.Handler {
 		limitBody(cfg.BodyLimit),
 	)
 	r.MethodNotAllowed(methodNotAllowed(r))
-	r.Handle(GraphQLPath, graphqlMethods(checkOrigin(&cfg, newGraphQL(cfg))))
+	r.Handle(GraphQLPath, graphqlMethods(checkOrigin(&cfg, newGraphQL(&cfg, streams))))
 	if cfg.Playground {
 		r.Method(http.MethodGet, "/playground", playgroundHandler(GraphQLPath))
 		r.Method(http.MethodGet, ideAssetPath+"*", ideAssetHandler())
@@ -163,13 +209,13 @@ func New(cfg Config) http.Handler {
 	r.Head("/healthz", healthz)
 	r.Get("/readyz", readyz(cfg.Ready, cfg.Components, log))
 	r.Head("/readyz", readyz(cfg.Ready, cfg.Components, log))
-	return r
+	return &Handler{Handler: r, streams: streams}
 }
 
 // newGraphQL builds the gqlgen handler with this package's transports,
 // presenter, recover function, validation rules and extensions. Limits that
 // are not positive are off (New has replaced zero values with defaults).
-func newGraphQL(cfg Config) *handler.Server {
+func newGraphQL(cfg *Config, streams *streams) *handler.Server {
 	var cache graphql.Cache[*ast.QueryDocument] = graphql.NoCache[*ast.QueryDocument]{}
 	if cfg.QueryCacheSize > 0 {
 		cache = lru.New[*ast.QueryDocument](cfg.QueryCacheSize)
@@ -181,9 +227,11 @@ func newGraphQL(cfg Config) *handler.Server {
 	}
 
 	srv := handler.New(cfg.Schema)
-	// gqlgen picks the first transport that supports a request: the
-	// WebSocket one must see upgrades before GET does.
-	srv.AddTransport(newWebSocket(cfg))
+	// gqlgen picks the first transport that supports a request: upgrades
+	// and requests for event streams must be taken before GET and POST see
+	// them.
+	srv.AddTransport(&webSocket{cfg: cfg, streams: streams, present: shared.present, recover: shared.recover})
+	srv.AddTransport(&serverSentEvents{cfg: cfg, streams: streams, present: shared.present, recover: shared.recover})
 	srv.AddTransport(getTransport{shared})
 	srv.AddTransport(postTransport{shared})
 	srv.SetQueryCache(cache)

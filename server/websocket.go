@@ -2,14 +2,21 @@ package server
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
-	"github.com/99designs/gqlgen/graphql/handler/transport"
+	"github.com/99designs/gqlgen/graphql"
 	"github.com/coder/websocket"
+	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/marketgraph/marketgraph"
+	"github.com/marketgraph/marketgraph/auth"
 )
 
 // Defaults of the WebSocket settings of Config.
@@ -19,54 +26,559 @@ const (
 	DefaultWebSocketReadLimit   = 64 << 10 // 64 KiB
 )
 
-// closeUnauthorized is graphql-transport-ws's close code for a
-// connection_init the server does not accept.
-const closeUnauthorized = 4401
+// Close codes. The 44xx ones are graphql-transport-ws's (the protocol of the
+// graphql-ws library), used for the legacy graphql-ws subprotocol too, which
+// defines none of its own; the 10xx ones are RFC 6455's.
+const (
+	closeNormal          websocket.StatusCode = 1000
+	closeGoingAway       websocket.StatusCode = 1001
+	closePolicyViolation websocket.StatusCode = 1008
+	closeTryAgainLater   websocket.StatusCode = 1013
+	closeBadRequest      websocket.StatusCode = 4400
+	closeUnauthorized    websocket.StatusCode = 4401
+	closeForbidden       websocket.StatusCode = 4403
+	closeBadSubprotocol  websocket.StatusCode = 4406
+	closeInitTimeout     websocket.StatusCode = 4408
+	closeDuplicateID     websocket.StatusCode = 4409
+	closeTooManyInits    websocket.StatusCode = 4429
+)
 
-// newWebSocket returns the WebSocket transport for subscriptions: both
-// subprotocols gqlgen speaks, graphql-transport-ws and the legacy graphql-ws.
-// The Origin allowlist is checked before (see checkOrigin), so the library's
-// own same-host check is turned off here rather than applied twice with
-// different rules.
-func newWebSocket(cfg Config) transport.Websocket {
-	limit := cfg.WebSocketReadLimit
-	return transport.Websocket{
-		Implementation: transport.CoderWebsocketImplementation{
-			AcceptOptions: websocket.AcceptOptions{InsecureSkipVerify: true},
-		},
-		KeepAlivePingInterval: cfg.WebSocketKeepAlive,
-		// graphql-transport-ws clients answer pings with pongs; one that
-		// stays silent for two intervals is gone and its socket is closed.
-		PingPongInterval: cfg.WebSocketKeepAlive,
-		InitTimeout:      cfg.WebSocketInitTimeout,
-		PayloadReadLimit: &limit,
-		InitFunc:         initFunc(cfg.Authenticate),
-		ErrorFunc: func(ctx context.Context, err error) {
-			cfg.Logger.DebugContext(ctx, "websocket", "error", err.Error())
-		},
+// maxOperationID bounds a subscribe message's id: ids are echoed in every
+// message of the operation, and clients use short counters or UUIDs.
+const maxOperationID = 128
+
+// wsProtocol is what differs between the two subprotocols: message names.
+type wsProtocol struct {
+	name      string
+	subscribe string // client starts an operation
+	stop      string // client ends an operation
+	next      string // server sends a result
+	legacy    bool
+}
+
+var (
+	// graphqlTransportWS is the graphql-transport-ws subprotocol, the
+	// protocol of the graphql-ws library (GraphQL over WebSocket).
+	graphqlTransportWS = &wsProtocol{name: "graphql-transport-ws", subscribe: "subscribe", stop: "complete", next: "next"}
+	// graphqlWS is the legacy graphql-ws subprotocol of Apollo's
+	// subscriptions-transport-ws, still spoken by many clients.
+	graphqlWS = &wsProtocol{name: "graphql-ws", subscribe: "start", stop: "stop", next: "data", legacy: true}
+)
+
+// wsMessage is a message of either subprotocol.
+type wsMessage struct {
+	Type    string          `json:"type"`
+	ID      string          `json:"id,omitempty"`
+	Payload json.RawMessage `json:"payload,omitempty"`
+}
+
+// webSocket is the WebSocket transport for both subprotocols. It is written
+// here rather than taken from gqlgen because partners hold these sockets for
+// hours: gqlgen's closes protocol errors with 1002 rather than the codes
+// clients act on (4400, 4408, 4409, 4429), has no write deadline, so one
+// client that stops reading holds its goroutines forever, bounds neither
+// the operations per socket nor the sockets per caller, and cannot be shut
+// down gracefully because net/http forgets hijacked connections.
+type webSocket struct {
+	cfg     *Config
+	streams *streams
+	present graphql.ErrorPresenterFunc
+	recover graphql.RecoverFunc
+}
+
+var _ graphql.Transport = (*webSocket)(nil)
+
+// Supports reports whether r asks for a WebSocket.
+func (t *webSocket) Supports(r *http.Request) bool { return isUpgrade(r) }
+
+// Do accepts the WebSocket and serves it until it closes.
+func (t *webSocket) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor) {
+	if t.streams.isClosing() {
+		writeRequestError(w, errorMedia(r), &requestError{
+			status: http.StatusServiceUnavailable, code: codeShuttingDown,
+			message: "the server is shutting down: reconnect in a moment",
+		})
+		return
+	}
+	conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{
+		Subprotocols: []string{graphqlTransportWS.name, graphqlWS.name},
+		// The Origin allowlist was checked before (checkOrigin) with this
+		// server's rules; the library's same-host check would refuse
+		// allowed cross-origin pages.
+		InsecureSkipVerify: true,
+		CompressionMode:    websocket.CompressionDisabled,
+	})
+	if err != nil {
+		return // Accept has answered the request
+	}
+	conn.SetReadLimit(t.cfg.WebSocketReadLimit)
+	var proto *wsProtocol
+	switch conn.Subprotocol() {
+	case graphqlTransportWS.name:
+		proto = graphqlTransportWS
+	case graphqlWS.name:
+		proto = graphqlWS
+	default:
+		_ = conn.Close(closeBadSubprotocol, "Subprotocol not acceptable: use graphql-transport-ws or graphql-ws")
+		return
+	}
+	ctx, cancel := context.WithCancelCause(r.Context())
+	c := &wsConn{
+		t: t, conn: conn, proto: proto, exec: exec, req: r,
+		ctx: ctx, cancel: cancel, opCtx: ctx,
+		ops: map[string]context.CancelCauseFunc{},
+	}
+	c.serve()
+}
+
+// wsConn is one accepted socket.
+type wsConn struct {
+	t     *webSocket
+	conn  *websocket.Conn
+	proto *wsProtocol
+	exec  graphql.GraphExecutor
+	req   *http.Request
+
+	// ctx lives as long as the socket; cancel ends it with the reason.
+	ctx    context.Context
+	cancel context.CancelCauseFunc
+
+	mu sync.Mutex
+	// inited and acked follow connection_init and connection_ack.
+	inited, acked bool
+	// opCtx is the context operations start from: ctx with the caller's
+	// identity once connection_init was accepted.
+	opCtx context.Context
+	// ops holds the cancel function of each running operation by id.
+	ops map[string]context.CancelCauseFunc
+	// running counts operation goroutines; shuttingDown stops new ones.
+	running      sync.WaitGroup
+	shuttingDown bool
+	release      func()
+	timers       []*time.Timer
+	// stuck logs and closes a client that stopped reading once, however
+	// many of its operations notice.
+	stuck sync.Once
+}
+
+// Causes of a cancelled operation context.
+var (
+	errClientComplete = errors.New("the client completed the operation")
+	errSocketClosed   = errors.New("the socket closed")
+)
+
+// serve reads messages until the socket closes, then releases everything.
+func (c *wsConn) serve() {
+	defer c.finish()
+	c.after(c.t.cfg.WebSocketInitTimeout, func() {
+		c.mu.Lock()
+		inited := c.inited
+		c.mu.Unlock()
+		if !inited {
+			c.closeWith(closeInitTimeout, "Connection initialisation timeout")
+		}
+	})
+	c.after(c.t.cfg.WebSocketKeepAlive, c.keepAlive)
+	for {
+		typ, data, err := c.conn.Read(c.ctx)
+		if err != nil {
+			return // closed by the client, by us, or the read limit tripped (1009)
+		}
+		if typ != websocket.MessageText {
+			c.closeWith(closeBadRequest, "Invalid message received: binary frames are not supported")
+			return
+		}
+		if !c.handle(data) {
+			return
+		}
 	}
 }
 
-// initFunc hands the connection_init payload to authenticate, the seam
-// access control plugs into; nil admits every caller.
-func initFunc(authenticate func(context.Context, map[string]any) (context.Context, error)) transport.WebsocketInitFunc {
-	return func(ctx context.Context, payload transport.InitPayload) (context.Context, *transport.InitPayload, error) {
-		if authenticate == nil {
-			return ctx, nil, nil
+// after runs f once after d, unless the socket has ended by then.
+func (c *wsConn) after(d time.Duration, f func()) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.timers = append(c.timers, time.AfterFunc(d, func() {
+		if c.ctx.Err() == nil {
+			f()
 		}
-		actx, err := authenticate(ctx, payload)
-		if err != nil {
-			ctx = transport.WithWebsocketCloseCode(ctx, closeUnauthorized)
-			ctx = transport.AppendCloseReason(ctx, "unauthorized")
-			// connection_error and close reasons are seen by the client:
-			// only a client-safe message goes there.
-			return ctx, nil, marketgraph.Errorf(marketgraph.ErrorCode(err), "%s", marketgraph.ErrorMessage(err))
-		}
-		if actx == nil {
-			actx = ctx
-		}
-		return actx, nil, nil
+	}))
+}
+
+// finish ends every operation and waits for them, stops the timers and
+// releases the socket's place among the open streams.
+func (c *wsConn) finish() {
+	c.cancel(errSocketClosed)
+	c.mu.Lock()
+	for _, cancel := range c.ops {
+		cancel(errSocketClosed)
 	}
+	for _, t := range c.timers {
+		t.Stop()
+	}
+	release := c.release
+	c.mu.Unlock()
+	c.running.Wait()
+	_ = c.conn.CloseNow()
+	if release != nil {
+		release()
+	}
+}
+
+// closeWith closes the socket with code and a client-safe reason, and ends
+// its context. A close reason is at most 123 bytes (RFC 6455 §5.5).
+func (c *wsConn) closeWith(code websocket.StatusCode, reason string) {
+	if len(reason) > 123 {
+		reason = reason[:120] + "..."
+	}
+	// Close before cancelling: a cancelled context makes the library drop
+	// the connection without the close frame that carries the code.
+	_ = c.conn.Close(code, reason)
+	c.cancel(fmt.Errorf("closed with %d: %s", code, reason))
+}
+
+// keepAlive pings the client (a WebSocket ping, which every RFC 6455 client
+// answers, browsers included) and closes sockets whose peer is gone without
+// a word; the legacy subprotocol also gets its "ka" message. It re-arms
+// itself.
+func (c *wsConn) keepAlive() {
+	interval := c.t.cfg.WebSocketKeepAlive
+	c.mu.Lock()
+	acked := c.acked
+	c.mu.Unlock()
+	if c.proto.legacy && acked && !c.write([]byte(`{"type":"ka"}`)) {
+		return
+	}
+	ctx, cancel := context.WithTimeout(c.ctx, interval)
+	err := c.conn.Ping(ctx)
+	cancel()
+	if err != nil {
+		if c.ctx.Err() == nil {
+			c.log().DebugContext(c.ctx, "websocket: no pong within the keep-alive interval, closing")
+			_ = c.conn.CloseNow()
+			c.cancel(errors.New("keep-alive timeout"))
+		}
+		return
+	}
+	c.after(interval, c.keepAlive)
+}
+
+func (c *wsConn) log() *slog.Logger { return c.t.cfg.Logger }
+
+// handle acts on one message; false ends the socket.
+func (c *wsConn) handle(data []byte) bool {
+	var m wsMessage
+	if err := json.Unmarshal(data, &m); err != nil {
+		c.closeWith(closeBadRequest, "Invalid message received: not a JSON object with a string type and id")
+		return false
+	}
+	switch {
+	case m.Type == "connection_init":
+		return c.init(m.Payload)
+	case m.Type == c.proto.subscribe:
+		return c.subscribe(m)
+	case m.Type == c.proto.stop:
+		c.stop(m.ID)
+		return true
+	case m.Type == "ping" && !c.proto.legacy:
+		return c.write([]byte(`{"type":"pong"}`))
+	case m.Type == "pong" && !c.proto.legacy:
+		return true
+	case m.Type == "connection_terminate" && c.proto.legacy:
+		c.closeWith(closeNormal, "")
+		return false
+	default:
+		t := m.Type
+		if len(t) > 32 {
+			t = t[:32]
+		}
+		c.closeWith(closeBadRequest, fmt.Sprintf("Invalid message received: unknown type %q", t))
+		return false
+	}
+}
+
+// init handles connection_init: once only, through Config.Authenticate,
+// then within the caller's share of sockets.
+func (c *wsConn) init(payload json.RawMessage) bool {
+	c.mu.Lock()
+	again := c.inited
+	c.inited = true
+	c.mu.Unlock()
+	if again {
+		c.closeWith(closeTooManyInits, "Too many initialisation requests")
+		return false
+	}
+	var p map[string]any
+	if len(payload) > 0 && string(payload) != "null" {
+		if jsonKind(payload) != "an object" || json.Unmarshal(payload, &p) != nil {
+			c.closeWith(closeBadRequest, "Invalid message received: the connection_init payload must be an object")
+			return false
+		}
+	}
+	ctx := c.ctx
+	if authenticate := c.t.cfg.Authenticate; authenticate != nil {
+		actx, err := authenticate(ctx, p)
+		if err != nil {
+			code := closeUnauthorized
+			if marketgraph.ErrorCode(err) == marketgraph.EFORBIDDEN {
+				code = closeForbidden
+			}
+			// The reason is seen by the client: only a client-safe message.
+			msg := marketgraph.ErrorMessage(err)
+			if c.proto.legacy {
+				c.writeJSON(map[string]any{"type": "connection_error", "payload": map[string]any{"message": msg}})
+			}
+			c.closeWith(code, msg)
+			return false
+		}
+		if actx != nil {
+			ctx = actx
+		}
+	}
+	release, err := c.t.streams.add(c, callerKey(ctx, c.req, c.t.cfg.ClientIP))
+	switch {
+	case errors.Is(err, errTooManyStreams):
+		c.log().WarnContext(ctx, "websocket: refused, too many connections for caller",
+			"caller", callerKey(ctx, c.req, c.t.cfg.ClientIP), "limit", c.t.cfg.MaxConnectionsPerCaller)
+		c.closeWith(closeTryAgainLater, fmt.Sprintf("too many open connections for this caller (limit %d)", c.t.cfg.MaxConnectionsPerCaller))
+		return false
+	case err != nil:
+		c.closeWith(closeGoingAway, "server shutting down")
+		return false
+	}
+	c.mu.Lock()
+	c.release, c.opCtx, c.acked = release, ctx, true
+	c.mu.Unlock()
+	// A socket must not outlive its credentials: a token or key that
+	// expires ends the socket it opened.
+	if p := auth.PrincipalFrom(ctx); p != nil && !p.ExpiresAt.IsZero() {
+		c.after(time.Until(p.ExpiresAt), func() { c.closeWith(closeUnauthorized, "credentials expired") })
+	}
+	if !c.write([]byte(`{"type":"connection_ack"}`)) {
+		return false
+	}
+	if c.proto.legacy {
+		return c.write([]byte(`{"type":"ka"}`))
+	}
+	return true
+}
+
+// subscribe starts an operation.
+func (c *wsConn) subscribe(m wsMessage) bool {
+	c.mu.Lock()
+	acked := c.acked
+	c.mu.Unlock()
+	if !acked {
+		c.closeWith(closeUnauthorized, "Unauthorized")
+		return false
+	}
+	if m.ID == "" || len(m.ID) > maxOperationID {
+		c.closeWith(closeBadRequest, fmt.Sprintf("Invalid message received: %s needs an id of 1 to %d bytes", m.Type, maxOperationID))
+		return false
+	}
+	fields, re := decodeBody(m.Payload)
+	var params *graphql.RawParams
+	if re == nil {
+		params, re = parseParams(fields)
+	}
+	if re != nil {
+		c.closeWith(closeBadRequest, "Invalid message received: "+re.message)
+		return false
+	}
+
+	c.mu.Lock()
+	if _, dup := c.ops[m.ID]; dup {
+		c.mu.Unlock()
+		c.closeWith(closeDuplicateID, "Subscriber for "+m.ID+" already exists")
+		return false
+	}
+	var refuse *gqlerror.Error
+	switch max := c.t.cfg.MaxSubscriptionsPerConnection; {
+	case c.shuttingDown:
+		refuse = codedError(codeShuttingDown, "the server is shutting down: reconnect in a moment")
+	case max > 0 && len(c.ops) >= max:
+		refuse = codedError(marketgraph.ERATELIMITED, fmt.Sprintf("too many operations on this socket (limit %d): complete one first", max))
+	}
+	if refuse != nil {
+		c.mu.Unlock()
+		return c.sendErrors(m.ID, gqlerror.List{refuse})
+	}
+	ctx, cancel := context.WithCancelCause(c.opCtx)
+	c.ops[m.ID] = cancel
+	c.running.Add(1)
+	c.mu.Unlock()
+
+	go c.run(ctx, cancel, m.ID, params)
+	return true
+}
+
+// codedError is a GraphQL error with an extensions code.
+func codedError(code, msg string) *gqlerror.Error {
+	return &gqlerror.Error{Message: msg, Extensions: map[string]any{"code": code}}
+}
+
+// stop ends the operation id at the client's request; an unknown id (one
+// that has completed meanwhile) is ignored, as the protocol requires.
+func (c *wsConn) stop(id string) {
+	c.mu.Lock()
+	cancel := c.ops[id]
+	c.mu.Unlock()
+	if cancel != nil {
+		cancel(errClientComplete)
+	}
+}
+
+// run executes one operation and sends its results.
+func (c *wsConn) run(ctx context.Context, cancel context.CancelCauseFunc, id string, params *graphql.RawParams) {
+	defer c.running.Done()
+	defer func() {
+		c.mu.Lock()
+		delete(c.ops, id)
+		c.mu.Unlock()
+		cancel(nil)
+	}()
+	defer func() {
+		if p := recover(); p != nil {
+			c.sendErrors(id, gqlerror.List{c.t.present(ctx, c.t.recover(ctx, p))})
+		}
+	}()
+	start := graphql.Now()
+	params.Headers = c.req.Header
+	params.ReadTime = graphql.TraceTiming{Start: start, End: start}
+	ctx = graphql.StartOperationTrace(ctx)
+	opCtx, errs := c.exec.CreateOperationContext(ctx, params)
+	if len(errs) == 0 {
+		if err := findDeferError(opCtx); err != nil {
+			errs = gqlerror.List{err}
+		}
+	}
+	if len(errs) > 0 {
+		errs = clarify(opCtx, errs, params.OperationName)
+		resp := c.exec.DispatchError(graphql.WithOperationContext(ctx, opCtx), errs)
+		c.sendErrors(id, resp.Errors)
+		return
+	}
+	responses, rctx := c.exec.DispatchOperation(ctx, opCtx)
+	for {
+		resp := responses(rctx)
+		if resp == nil {
+			break
+		}
+		if !c.sendNext(id, resp) {
+			return
+		}
+	}
+	// The operation ended: by itself, or because the server shuts down,
+	// both of which the client must hear; or because the client completed
+	// it (graphql-transport-ws expects no answer, the legacy protocol a
+	// complete) or went away.
+	switch cause := context.Cause(ctx); {
+	case ctx.Err() == nil, errors.Is(cause, errShutdown):
+		c.sendComplete(id)
+	case errors.Is(cause, errClientComplete) && c.proto.legacy:
+		c.sendComplete(id)
+	}
+}
+
+// findDeferError refuses @defer, which needs incremental delivery.
+func findDeferError(opCtx *graphql.OperationContext) *gqlerror.Error {
+	p := findDefer(opCtx.Doc, opCtx.Operation.SelectionSet, map[string]bool{})
+	if p == nil {
+		return nil
+	}
+	err := gqlerror.ErrorPosf(p, "@defer is not supported")
+	err.Extensions = map[string]any{"code": codeBadRequest}
+	return err
+}
+
+// sendNext sends one result.
+func (c *wsConn) sendNext(id string, resp *graphql.Response) bool {
+	payload, err := json.Marshal(resp)
+	if err != nil {
+		c.log().ErrorContext(c.ctx, "websocket: result not encodable", "error", err.Error())
+		return false
+	}
+	b := make([]byte, 0, len(payload)+len(id)+48)
+	b = append(b, `{"type":"`...)
+	b = append(b, c.proto.next...)
+	b = append(b, `","id":`...)
+	b = append(b, jsonString(id)...)
+	b = append(b, `,"payload":`...)
+	b = append(b, payload...)
+	b = append(b, '}')
+	return c.write(b)
+}
+
+// sendErrors sends an error message, which ends the operation; the legacy
+// protocol also wants a complete.
+func (c *wsConn) sendErrors(id string, errs gqlerror.List) bool {
+	if !c.writeJSON(map[string]any{"type": "error", "id": id, "payload": errs}) {
+		return false
+	}
+	if c.proto.legacy {
+		return c.sendComplete(id)
+	}
+	return true
+}
+
+func (c *wsConn) sendComplete(id string) bool {
+	return c.writeJSON(map[string]any{"type": "complete", "id": id})
+}
+
+func (c *wsConn) writeJSON(v any) bool {
+	b, err := json.Marshal(v)
+	if err != nil {
+		c.log().ErrorContext(c.ctx, "websocket: message not encodable", "error", err.Error())
+		return false
+	}
+	return c.write(b)
+}
+
+// write sends one message within the write timeout. A client that has not
+// taken a message for that long has stopped reading (or its network has):
+// it is disconnected, so that it holds no goroutine or buffer any longer,
+// and the event is logged. Its close frame rarely reaches it, since its
+// socket is not draining: the log line is what an operator sees.
+func (c *wsConn) write(b []byte) bool {
+	if c.ctx.Err() != nil {
+		return false
+	}
+	// The deadline's context is not the socket's: it expires only when
+	// this write has waited too long, never because the socket ended.
+	ctx, cancel := context.WithTimeout(context.Background(), c.t.cfg.StreamWriteTimeout)
+	defer cancel()
+	err := c.conn.Write(ctx, websocket.MessageText, b)
+	if err == nil {
+		return true
+	}
+	if ctx.Err() != nil {
+		c.stuck.Do(func() {
+			c.mu.Lock()
+			opCtx := c.opCtx
+			c.mu.Unlock()
+			c.log().WarnContext(c.ctx, "websocket: disconnecting a client that stopped reading",
+				"caller", callerKey(opCtx, c.req, c.t.cfg.ClientIP),
+				"write_timeout", c.t.cfg.StreamWriteTimeout.String())
+			c.closeWith(closePolicyViolation, "client too slow: messages were not read in time")
+		})
+		return false
+	}
+	c.cancel(errSocketClosed)
+	return false
+}
+
+// shutdown completes the socket's operations, then closes it with 1001.
+func (c *wsConn) shutdown() {
+	c.mu.Lock()
+	c.shuttingDown = true
+	for _, cancel := range c.ops {
+		cancel(errShutdown)
+	}
+	c.mu.Unlock()
+	go func() {
+		c.running.Wait()
+		c.closeWith(closeGoingAway, "server shutting down")
+	}()
 }
 
 // isUpgrade reports whether r asks for a WebSocket.

@@ -51,6 +51,13 @@ type config struct {
 
 	AllowedOrigins []string // serve -allowed-origins, MARKETGRAPH_ALLOWED_ORIGINS
 
+	WSKeepAlive        time.Duration // serve -ws-keepalive, MARKETGRAPH_WS_KEEPALIVE
+	WSInitTimeout      time.Duration // serve -ws-init-timeout, MARKETGRAPH_WS_INIT_TIMEOUT
+	WSReadLimit        int64         // serve -ws-read-limit, MARKETGRAPH_WS_READ_LIMIT
+	MaxSubsPerConn     int           // serve -max-subscriptions-per-connection, MARKETGRAPH_MAX_SUBSCRIPTIONS_PER_CONNECTION
+	MaxConnsPerCaller  int           // serve -max-connections-per-caller, MARKETGRAPH_MAX_CONNECTIONS_PER_CALLER
+	StreamWriteTimeout time.Duration // serve -stream-write-timeout, MARKETGRAPH_STREAM_WRITE_TIMEOUT
+
 	RedisURL string        // -redis-url, REDIS_URL (secret: may hold a password)
 	Ingest   bool          // serve -ingest, MARKETGRAPH_INGEST
 	Tick     time.Duration // -tick, MARKETGRAPH_TICK
@@ -59,6 +66,10 @@ type config struct {
 	Top    int    // sync-assets -top, MARKETGRAPH_SYNC_TOP
 	Days   int    // backfill -days, MARKETGRAPH_BACKFILL_DAYS
 	Assets string // backfill -assets, MARKETGRAPH_BACKFILL_ASSETS
+
+	// cmd is the subcommand the configuration was read for: settings of
+	// other commands are left zero and not validated.
+	cmd string
 }
 
 // parseConfig reads the flags of one subcommand over the environment. An
@@ -68,7 +79,7 @@ func parseConfig(cmd string, args []string, getenv func(string) string, stderr i
 	fs := flag.NewFlagSet("marketgraph "+cmd, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	e := envReader{getenv: getenv}
-	c := &config{}
+	c := &config{cmd: cmd}
 	fs.StringVar(&c.Addr, "addr", e.str("MARKETGRAPH_ADDR", ":8080"), "listen address (MARKETGRAPH_ADDR)")
 	fs.StringVar(&c.DatabaseURL, "database-url", e.str("DATABASE_URL", ""), "PostgreSQL URL; empty runs on the embedded memory store (DATABASE_URL)")
 	fs.IntVar(&c.DBMaxConns, "db-max-conns", e.int("MARKETGRAPH_DB_MAX_CONNS", 10), "PostgreSQL pool size (MARKETGRAPH_DB_MAX_CONNS)")
@@ -98,6 +109,12 @@ func parseConfig(cmd string, args []string, getenv func(string) string, stderr i
 	if cmd == "serve" {
 		origins = e.str("MARKETGRAPH_ALLOWED_ORIGINS", "")
 		fs.StringVar(&origins, "allowed-origins", origins, "comma-separated browser origins (https://app.example.com) allowed to open WebSockets; dev mode allows all (MARKETGRAPH_ALLOWED_ORIGINS)")
+		fs.DurationVar(&c.WSKeepAlive, "ws-keepalive", e.duration("MARKETGRAPH_WS_KEEPALIVE", server.DefaultWebSocketKeepAlive), "interval of WebSocket pings and SSE keep-alive comments; a socket whose ping is not answered within it is closed (MARKETGRAPH_WS_KEEPALIVE)")
+		fs.DurationVar(&c.WSInitTimeout, "ws-init-timeout", e.duration("MARKETGRAPH_WS_INIT_TIMEOUT", server.DefaultWebSocketInitTimeout), "how long a new WebSocket may take to send connection_init before it is closed with 4408 (MARKETGRAPH_WS_INIT_TIMEOUT)")
+		fs.Int64Var(&c.WSReadLimit, "ws-read-limit", e.int64("MARKETGRAPH_WS_READ_LIMIT", server.DefaultWebSocketReadLimit), "largest WebSocket message accepted from a client, in bytes; larger ones close the socket with 1009 (MARKETGRAPH_WS_READ_LIMIT)")
+		fs.IntVar(&c.MaxSubsPerConn, "max-subscriptions-per-connection", e.int("MARKETGRAPH_MAX_SUBSCRIPTIONS_PER_CONNECTION", server.DefaultMaxSubscriptionsPerConnection), "operations running at once on one WebSocket; one more is refused with RATE_LIMITED (MARKETGRAPH_MAX_SUBSCRIPTIONS_PER_CONNECTION; negative: no limit)")
+		fs.IntVar(&c.MaxConnsPerCaller, "max-connections-per-caller", e.int("MARKETGRAPH_MAX_CONNECTIONS_PER_CALLER", server.DefaultMaxConnectionsPerCaller), "WebSockets and event streams one account (or anonymous address) holds open; one more is closed with 1013 or answered 429 (MARKETGRAPH_MAX_CONNECTIONS_PER_CALLER; negative: no limit)")
+		fs.DurationVar(&c.StreamWriteTimeout, "stream-write-timeout", e.duration("MARKETGRAPH_STREAM_WRITE_TIMEOUT", server.DefaultStreamWriteTimeout), "how long one message to a WebSocket or event stream may take; a client that stops reading is disconnected with 1008 (MARKETGRAPH_STREAM_WRITE_TIMEOUT)")
 	}
 	if cmd == "serve" || cmd == "ingest" {
 		fs.StringVar(&c.RedisURL, "redis-url", e.str("REDIS_URL", ""), "Redis URL for the event bus shared by replicas; empty: in-process bus (REDIS_URL)")
@@ -190,6 +207,12 @@ func (c *config) validate() error {
 		return fmt.Errorf("-provider-timeout, -quote-ttl and the breaker settings must not be negative")
 	case c.ProviderTimeout >= c.OpTimeout && c.OpTimeout > 0:
 		return fmt.Errorf("-provider-timeout / MARKETGRAPH_PROVIDER_TIMEOUT (%s) must be shorter than -operation-timeout (%s), or stale quotes could never be served in time", c.ProviderTimeout, c.OpTimeout)
+	case c.cmd == "serve" && (c.WSKeepAlive <= 0 || c.WSInitTimeout <= 0 || c.StreamWriteTimeout <= 0):
+		return fmt.Errorf("-ws-keepalive, -ws-init-timeout and -stream-write-timeout must be positive")
+	case c.cmd == "serve" && (c.WSReadLimit < 1024 || c.WSReadLimit > 16<<20):
+		return fmt.Errorf("-ws-read-limit / MARKETGRAPH_WS_READ_LIMIT: must be between 1024 and 16777216 bytes, got %d", c.WSReadLimit)
+	case c.cmd == "serve" && (c.MaxSubsPerConn == 0 || c.MaxConnsPerCaller == 0):
+		return fmt.Errorf("-max-subscriptions-per-connection and -max-connections-per-caller must be positive, or negative for no limit")
 	case c.ComplexityLimit == 0 || c.MaxDepth == 0:
 		return fmt.Errorf("-complexity-limit and -max-depth must be positive, or negative to turn them off")
 	}

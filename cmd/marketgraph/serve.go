@@ -82,17 +82,23 @@ func runServe(ctx context.Context, cfg *config, log *slog.Logger, stdout io.Writ
 			noCache := op != nil && op.Operation == ast.Subscription
 			return loaders.With(ctx, loaders.New(loaders.Config{Store: store, Quotes: provider, Wait: cfg.BatchWait, NoCache: noCache}))
 		},
-		AllowedOrigins:   cfg.AllowedOrigins,
-		AllowAllOrigins:  cfg.Dev,
-		Ready:            store.Ping,
-		Components:       components,
-		BodyLimit:        cfg.BodyLimit,
-		QueryCacheSize:   cfg.QueryCache,
-		ComplexityLimit:  cfg.ComplexityLimit,
-		MaxDepth:         cfg.MaxDepth,
-		OperationTimeout: cfg.OpTimeout,
-		Playground:       cfg.Dev,
-		Introspection:    cfg.Dev,
+		AllowedOrigins:                cfg.AllowedOrigins,
+		AllowAllOrigins:               cfg.Dev,
+		WebSocketKeepAlive:            cfg.WSKeepAlive,
+		WebSocketInitTimeout:          cfg.WSInitTimeout,
+		WebSocketReadLimit:            cfg.WSReadLimit,
+		MaxSubscriptionsPerConnection: cfg.MaxSubsPerConn,
+		MaxConnectionsPerCaller:       cfg.MaxConnsPerCaller,
+		StreamWriteTimeout:            cfg.StreamWriteTimeout,
+		Ready:                         store.Ping,
+		Components:                    components,
+		BodyLimit:                     cfg.BodyLimit,
+		QueryCacheSize:                cfg.QueryCache,
+		ComplexityLimit:               cfg.ComplexityLimit,
+		MaxDepth:                      cfg.MaxDepth,
+		OperationTimeout:              cfg.OpTimeout,
+		Playground:                    cfg.Dev,
+		Introspection:                 cfg.Dev,
 	})
 
 	ln, err := net.Listen("tcp", cfg.Addr)
@@ -124,6 +130,12 @@ func runServe(ctx context.Context, cfg *config, log *slog.Logger, stdout io.Writ
 	log.Info("shutting down", "timeout", cfg.ShutdownTimeout.String())
 	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()
+	// Streams first: http.Server.Shutdown neither sees hijacked WebSockets
+	// nor waits for event streams, which never go idle. Their clients get
+	// complete and a 1001 close, and reconnect elsewhere.
+	if err := handler.Shutdown(sctx); err != nil {
+		log.Warn("streams still open at the shutdown deadline", "open", handler.OpenStreams())
+	}
 	if err := srv.Shutdown(sctx); err != nil {
 		return fmt.Errorf("graceful shutdown: %w", err)
 	}
