@@ -1,0 +1,229 @@
+package ratelimit
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/marketgraph/marketgraph"
+)
+
+// Defaults of RedisConfig.
+const (
+	DefaultRedisPrefix  = "marketgraph:ratelimit:"
+	DefaultRedisTimeout = 100 * time.Millisecond
+	DefaultRedisBackoff = time.Second
+)
+
+// ErrUnavailable is what counters and budgets return while Redis is
+// unreachable and the policy is to fail closed. Its code is RATE_LIMITED:
+// the caller should wait and retry, as after a refusal.
+var ErrUnavailable = &marketgraph.Error{
+	Code:    marketgraph.ERATELIMITED,
+	Message: "rate limiting is temporarily unavailable; retry shortly",
+}
+
+// RedisConfig configures NewRedis.
+type RedisConfig struct {
+	// URL is REDIS_URL (redis:// or rediss://).
+	URL string
+	// Prefix starts every key this package writes (default
+	// DefaultRedisPrefix). Request counters go under Prefix+"req:", cost
+	// budgets under Prefix+"cost:".
+	Prefix string
+	// Timeout bounds each Redis call (default DefaultRedisTimeout). It is
+	// added to the latency of every request, at worst, so keep it short.
+	Timeout time.Duration
+	// Backoff is how long after a failed call the counters skip Redis
+	// (answering by the policy at once) before one call probes it again
+	// (default DefaultRedisBackoff).
+	Backoff time.Duration
+	// FailOpen serves callers without limits while Redis is unreachable;
+	// false refuses them (503 and ErrUnavailable).
+	FailOpen bool
+	// Logger gets one line when Redis becomes unreachable and one when it
+	// is back (default: discard).
+	Logger *slog.Logger
+}
+
+// Redis is the Redis connection behind RedisCounter and RedisBudget, with
+// the failure policy they share: one client, one timeout, one view of
+// whether Redis is up.
+type Redis struct {
+	client   *redis.Client
+	prefix   string
+	timeout  time.Duration
+	backoff  time.Duration
+	failOpen bool
+	log      *slog.Logger
+
+	mu        sync.Mutex
+	down      bool
+	downSince time.Time
+	retryAt   time.Time // while down: when the next call may probe Redis
+}
+
+// NewRedis connects to the Redis at cfg.URL and pings it once, so that a
+// wrong or unreachable REDIS_URL fails start-up rather than the first
+// request. Errors name REDIS_URL and never contain its password. The client
+// honours context deadlines and neither retries commands nor redials: a
+// call that cannot finish within Timeout fails, and the policy answers.
+func NewRedis(ctx context.Context, cfg RedisConfig) (*Redis, error) {
+	opts, redacted, err := parseRedisURL(cfg.URL)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Prefix == "" {
+		cfg.Prefix = DefaultRedisPrefix
+	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = DefaultRedisTimeout
+	}
+	if cfg.Backoff <= 0 {
+		cfg.Backoff = DefaultRedisBackoff
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	opts.ContextTimeoutEnabled = true
+	opts.MaxRetries = -1   // no retries: the timeout is the whole budget
+	opts.DialerRetries = 1 // one dial attempt per call, for the same reason
+	client := redis.NewClient(opts)
+	if err := client.Ping(ctx).Err(); err != nil {
+		client.Close()
+		return nil, fmt.Errorf("ratelimit: cannot reach Redis at REDIS_URL %s: %w", redacted, err)
+	}
+	return &Redis{
+		client:   client,
+		prefix:   cfg.Prefix,
+		timeout:  cfg.Timeout,
+		backoff:  cfg.Backoff,
+		failOpen: cfg.FailOpen,
+		log:      cfg.Logger.With("component", "ratelimit", "redis", redacted),
+	}, nil
+}
+
+// parseRedisURL parses REDIS_URL and returns it with its password masked,
+// for messages. The parsers' own errors may quote the whole URL, password
+// included, so they are never passed on as they are.
+func parseRedisURL(raw string) (*redis.Options, string, error) {
+	if raw == "" {
+		return nil, "", errors.New("ratelimit: REDIS_URL is empty")
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		reason := "malformed URL"
+		if ue, ok := errors.AsType[*url.Error](err); ok {
+			reason = ue.Err.Error() // the cause alone, without the URL
+		}
+		return nil, "", fmt.Errorf("ratelimit: REDIS_URL is not a valid URL: %s", reason)
+	}
+	redacted := u.Redacted()
+	opts, err := redis.ParseURL(raw)
+	if err != nil {
+		reason := err.Error()
+		if pw, ok := u.User.Password(); ok && pw != "" {
+			reason = strings.ReplaceAll(reason, pw, "xxxxx")
+		}
+		return nil, "", fmt.Errorf("ratelimit: REDIS_URL %s is not a valid Redis URL: %s", redacted, reason)
+	}
+	return opts, redacted, nil
+}
+
+// Close closes the Redis connection. Counters and budgets fail by the
+// policy afterwards.
+func (r *Redis) Close() error { return r.client.Close() }
+
+// Health pings Redis for readiness checks: "ok", or, degraded,
+// "unreachable, failing open" (callers served without limits) or
+// "unreachable, failing closed" (callers refused). Either way /readyz
+// should stay 200: every replica shares the Redis, so taking this one out
+// of rotation would not help.
+func (r *Redis) Health(ctx context.Context) (state string, degraded bool) {
+	err := r.call(ctx, true, func(ctx context.Context) error { return r.client.Ping(ctx).Err() })
+	switch {
+	case err == nil:
+		return "ok", false
+	case r.failOpen:
+		return "unreachable, failing open", true
+	default:
+		return "unreachable, failing closed", true
+	}
+}
+
+// errSkipped is what call returns without calling Redis, during a back-off.
+var errSkipped = errors.New("ratelimit: redis unreachable, call skipped")
+
+// call runs fn with the per-call timeout, unless a failure within the
+// back-off says Redis is down, and tracks whether Redis is up. The caller's
+// cancellation is not passed on: a client going away must not count as
+// Redis failing. probe makes the call even during a back-off (Health).
+func (r *Redis) call(ctx context.Context, probe bool, fn func(context.Context) error) error {
+	if !r.admit(probe) {
+		return errSkipped
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.timeout)
+	defer cancel()
+	err := fn(ctx)
+	r.record(err)
+	return err
+}
+
+// admit says whether a call may go to Redis: always while it is up; while
+// it is down, one call per back-off period, the probe.
+func (r *Redis) admit(probe bool) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if !r.down || probe {
+		return true
+	}
+	now := time.Now()
+	if now.Before(r.retryAt) {
+		return false
+	}
+	r.retryAt = now.Add(r.backoff)
+	return true
+}
+
+// record notes a call's outcome, logging only the transitions.
+func (r *Redis) record(err error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	now := time.Now()
+	if err == nil {
+		if r.down {
+			r.down = false
+			r.log.Info("rate limit store reachable again", slog.Duration("down_for", now.Sub(r.downSince)))
+		}
+		return
+	}
+	r.retryAt = now.Add(r.backoff)
+	if !r.down {
+		r.down, r.downSince = true, now
+		r.log.Warn("rate limit store unreachable", slog.String("error", err.Error()), slog.Bool("fail_open", r.failOpen))
+	}
+}
+
+// failure is what a counter or budget returns for a failed call: nil when
+// failing open, ErrUnavailable when failing closed.
+func (r *Redis) failure() error {
+	if r.failOpen {
+		return nil
+	}
+	return ErrUnavailable
+}
+
+// retryAfter is how long a caller refused while Redis is down should wait:
+// until the next probe, at least a second.
+func (r *Redis) retryAfter() time.Duration {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return max(time.Until(r.retryAt), time.Second)
+}
