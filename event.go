@@ -9,14 +9,39 @@ type PriceTick struct {
 	AssetID string `json:"assetId"`
 	Quote   *Quote `json:"quote"`
 	// Sequence increases by exactly one from one tick of the asset's stream
-	// to the next, so a subscriber can tell a gap from a quiet market. It is
-	// kept in the memory of the publishing process: when another process
-	// takes over ingest, the stream starts again from 1.
+	// to the next, so a subscriber can tell a gap from a quiet market, and
+	// can resume after its last one. A process that takes over ingest
+	// continues from the newest tick the bus retains of the asset, so with
+	// a shared (Redis) bus the numbering survives the takeover; it starts
+	// again from 1 only when the bus retains nothing of the asset (an
+	// in-process bus after a restart, or a history expired).
 	Sequence uint64 `json:"sequence"`
 	// At is when the tick was published, not when the price was observed
-	// (that is Quote.AsOf): subscribers measure delivery latency against it.
+	// (that is Quote.AsOf): subscribers measure delivery latency against it,
+	// and a resumed subscription replays only the ticks of its window.
 	At time.Time `json:"at"`
+	// Delivery says how one subscriber came to receive this tick. It is
+	// not part of the wire format: the bus carries ticks, the subscription
+	// layer sets it for each subscriber.
+	Delivery TickDelivery `json:"-"`
 }
+
+// TickDelivery is how a subscriber came to receive a PriceTick.
+type TickDelivery string
+
+// The ways a tick reaches a subscriber.
+const (
+	// DeliveryLive is a tick sent as it was published.
+	DeliveryLive TickDelivery = "LIVE"
+	// DeliveryReplay is a tick the subscriber missed while away, sent
+	// again from the retained history on resumption, in order, before the
+	// live ones.
+	DeliveryReplay TickDelivery = "REPLAY"
+	// DeliveryResync is the newest tick of an asset sent on resumption when
+	// some of the ticks missed are no longer retained: the gap cannot be
+	// filled, and this is the current state.
+	DeliveryResync TickDelivery = "RESYNC"
+)
 
 // SignalEvent announces a trading signal that was just stored for the first
 // time. It is a wrapper rather than a bare Signal so that fields about the

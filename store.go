@@ -24,6 +24,7 @@ type Store interface {
 	CandleService
 	SignalService
 	MarketWriter
+	AccountStore
 	// Load writes ds idempotently: rows that already exist are left
 	// unchanged, so loading the same dataset twice changes nothing.
 	Load(ctx context.Context, ds *Dataset) error

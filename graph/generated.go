@@ -14,6 +14,8 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/introspection"
 	"github.com/marketgraph/marketgraph"
+	"github.com/marketgraph/marketgraph/auth"
+	"github.com/marketgraph/marketgraph/ratelimit"
 	gqlparser "github.com/vektah/gqlparser/v2"
 	"github.com/vektah/gqlparser/v2/ast"
 )
@@ -28,6 +30,7 @@ func NewExecutableSchema(cfg Config) graphql.ExecutableSchema {
 type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 
 type ResolverRoot interface {
+	Account() AccountResolver
 	Asset() AssetResolver
 	PriceTick() PriceTickResolver
 	Query() QueryResolver
@@ -39,6 +42,14 @@ type DirectiveRoot struct {
 }
 
 type ComplexityRoot struct {
+	Account struct {
+		AuthMethod          func(childComplexity int) int
+		CredentialExpiresAt func(childComplexity int) int
+		ID                  func(childComplexity int) int
+		KeyPrefix           func(childComplexity int) int
+		Scopes              func(childComplexity int) int
+	}
+
 	Asset struct {
 		CandleSeries func(childComplexity int, interval marketgraph.CandleInterval, from *time.Time, to *time.Time, last *int) int
 		Candles      func(childComplexity int, interval marketgraph.CandleInterval, from *time.Time, to *time.Time, last *int) int
@@ -99,6 +110,7 @@ type ComplexityRoot struct {
 	PriceTick struct {
 		Asset    func(childComplexity int) int
 		At       func(childComplexity int) int
+		Delivery func(childComplexity int) int
 		Quote    func(childComplexity int) int
 		Sequence func(childComplexity int) int
 	}
@@ -107,6 +119,8 @@ type ComplexityRoot struct {
 		Asset          func(childComplexity int, id *string, symbol *string) int
 		Assets         func(childComplexity int, first *int, after *string, filter *marketgraph.AssetFilter, orderBy *marketgraph.AssetOrder) int
 		MarketOverview func(childComplexity int, currency *marketgraph.Currency, top *int) int
+		Me             func(childComplexity int) int
+		RateLimit      func(childComplexity int) int
 	}
 
 	Quote struct {
@@ -117,6 +131,13 @@ type ComplexityRoot struct {
 		Price     func(childComplexity int) int
 		Stale     func(childComplexity int) int
 		Volume24h func(childComplexity int) int
+	}
+
+	RateLimit struct {
+		Cost      func(childComplexity int) int
+		Limit     func(childComplexity int) int
+		Remaining func(childComplexity int) int
+		ResetAt   func(childComplexity int) int
 	}
 
 	Signal struct {
@@ -130,7 +151,7 @@ type ComplexityRoot struct {
 	}
 
 	Subscription struct {
-		PriceTicks func(childComplexity int, assetIds []string, currency *marketgraph.Currency, minIntervalMs *int) int
+		PriceTicks func(childComplexity int, assetIds []string, currency *marketgraph.Currency, minIntervalMs *int, resumeFrom *string) int
 		Signals    func(childComplexity int, assetIds []string) int
 	}
 }
@@ -139,6 +160,13 @@ type ComplexityRoot struct {
 
 // region    ************************** generated!.gotpl **************************
 
+type AccountResolver interface {
+	ID(ctx context.Context, obj *auth.Principal) (string, error)
+
+	AuthMethod(ctx context.Context, obj *auth.Principal) (auth.Method, error)
+	KeyPrefix(ctx context.Context, obj *auth.Principal) (*string, error)
+	CredentialExpiresAt(ctx context.Context, obj *auth.Principal) (*time.Time, error)
+}
 type AssetResolver interface {
 	Quote(ctx context.Context, obj *marketgraph.Asset, currency *marketgraph.Currency) (*marketgraph.Quote, error)
 	Candles(ctx context.Context, obj *marketgraph.Asset, interval marketgraph.CandleInterval, from *time.Time, to *time.Time, last *int) ([]*marketgraph.Candle, error)
@@ -155,12 +183,14 @@ type QueryResolver interface {
 	Asset(ctx context.Context, id *string, symbol *string) (*marketgraph.Asset, error)
 	Assets(ctx context.Context, first *int, after *string, filter *marketgraph.AssetFilter, orderBy *marketgraph.AssetOrder) (*AssetConnection, error)
 	MarketOverview(ctx context.Context, currency *marketgraph.Currency, top *int) (*marketgraph.MarketOverview, error)
+	Me(ctx context.Context) (*auth.Principal, error)
+	RateLimit(ctx context.Context) (*ratelimit.State, error)
 }
 type SignalResolver interface {
 	Asset(ctx context.Context, obj *marketgraph.Signal) (*marketgraph.Asset, error)
 }
 type SubscriptionResolver interface {
-	PriceTicks(ctx context.Context, assetIds []string, currency *marketgraph.Currency, minIntervalMs *int) (<-chan *marketgraph.PriceTick, error)
+	PriceTicks(ctx context.Context, assetIds []string, currency *marketgraph.Currency, minIntervalMs *int, resumeFrom *string) (<-chan *marketgraph.PriceTick, error)
 	Signals(ctx context.Context, assetIds []string) (<-chan *marketgraph.Signal, error)
 }
 
@@ -181,6 +211,37 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 	ec := newExecutionContext(nil, e, nil)
 	_ = ec
 	switch typeName + "." + field {
+
+	case "Account.authMethod":
+		if e.ComplexityRoot.Account.AuthMethod == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Account.AuthMethod(childComplexity), true
+	case "Account.credentialExpiresAt":
+		if e.ComplexityRoot.Account.CredentialExpiresAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Account.CredentialExpiresAt(childComplexity), true
+	case "Account.id":
+		if e.ComplexityRoot.Account.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Account.ID(childComplexity), true
+	case "Account.keyPrefix":
+		if e.ComplexityRoot.Account.KeyPrefix == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Account.KeyPrefix(childComplexity), true
+	case "Account.scopes":
+		if e.ComplexityRoot.Account.Scopes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Account.Scopes(childComplexity), true
 
 	case "Asset.candleSeries":
 		if e.ComplexityRoot.Asset.CandleSeries == nil {
@@ -437,6 +498,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.PriceTick.At(childComplexity), true
+	case "PriceTick.delivery":
+		if e.ComplexityRoot.PriceTick.Delivery == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PriceTick.Delivery(childComplexity), true
 	case "PriceTick.quote":
 		if e.ComplexityRoot.PriceTick.Quote == nil {
 			break
@@ -484,6 +551,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.MarketOverview(childComplexity, args["currency"].(*marketgraph.Currency), args["top"].(*int)), true
+	case "Query.me":
+		if e.ComplexityRoot.Query.Me == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.Me(childComplexity), true
+	case "Query.rateLimit":
+		if e.ComplexityRoot.Query.RateLimit == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.RateLimit(childComplexity), true
 
 	case "Quote.asOf":
 		if e.ComplexityRoot.Quote.AsOf == nil {
@@ -527,6 +606,31 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Quote.Volume24h(childComplexity), true
+
+	case "RateLimit.cost":
+		if e.ComplexityRoot.RateLimit.Cost == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RateLimit.Cost(childComplexity), true
+	case "RateLimit.limit":
+		if e.ComplexityRoot.RateLimit.Limit == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RateLimit.Limit(childComplexity), true
+	case "RateLimit.remaining":
+		if e.ComplexityRoot.RateLimit.Remaining == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RateLimit.Remaining(childComplexity), true
+	case "RateLimit.resetAt":
+		if e.ComplexityRoot.RateLimit.ResetAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RateLimit.ResetAt(childComplexity), true
 
 	case "Signal.asset":
 		if e.ComplexityRoot.Signal.Asset == nil {
@@ -581,7 +685,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Subscription.PriceTicks(childComplexity, args["assetIds"].([]string), args["currency"].(*marketgraph.Currency), args["minIntervalMs"].(*int)), true
+		return e.ComplexityRoot.Subscription.PriceTicks(childComplexity, args["assetIds"].([]string), args["currency"].(*marketgraph.Currency), args["minIntervalMs"].(*int), args["resumeFrom"].(*string)), true
 	case "Subscription.signals":
 		if e.ComplexityRoot.Subscription.Signals == nil {
 			break
@@ -697,15 +801,82 @@ enum Currency {
   ETH
 }
 
+"""
+The access rule of a field: the caller's credentials (API key or token) must
+carry ` + "`" + `scope` + "`" + `; ` + "`" + `ADMIN` + "`" + ` carries every scope. A caller without credentials is
+refused with UNAUTHENTICATED, unless the server grants the scope to anonymous
+callers (dev mode, or ` + "`" + `-anonymous-read` + "`" + `); credentials without the scope get
+FORBIDDEN. Operations are checked before anything runs. Every field of Query,
+Mutation and Subscription has a rule.
+"""
+directive @hasScope(scope: Scope!) on FIELD_DEFINITION
+
+"A permission an API key or token carries."
+enum Scope {
+  "Queries."
+  READ
+  "Subscriptions."
+  SUBSCRIBE
+  "Changes to the caller's own data (reserved for watchlists and alerts)."
+  WRITE
+  "Every scope, and operator actions."
+  ADMIN
+}
+
 type Query {
   "One asset by its id (a slug such as ` + "`" + `bitcoin` + "`" + `) or its symbol (` + "`" + `BTC` + "`" + `; ASCII letters match in any case). Exactly one of the two must be given; null with a NOT_FOUND error when there is no such asset."
-  asset(id: ID, symbol: String): Asset
+  asset(id: ID, symbol: String): Asset @hasScope(scope: READ)
 
   "The asset catalog, one page at a time (a Relay connection). ` + "`" + `first` + "`" + ` is 0 to 250, default 20."
-  assets(first: Int, after: String, filter: AssetFilter, orderBy: AssetOrder): AssetConnection!
+  assets(first: Int, after: String, filter: AssetFilter, orderBy: AssetOrder): AssetConnection! @hasScope(scope: READ)
 
   "Market-wide figures over the catalog's assets, from live quotes."
-  marketOverview(currency: Currency = USD, "How many gainers and losers to list, 0 to 50." top: Int = 5): MarketOverview!
+  marketOverview(currency: Currency = USD, "How many gainers and losers to list, 0 to 50." top: Int = 5): MarketOverview! @hasScope(scope: READ)
+
+  "The caller, as its credentials describe it; null for an anonymous caller."
+  me: Account @hasScope(scope: READ)
+
+  """
+  The caller's query-cost budget. An operation that selects only this field
+  (and ` + "`" + `__typename` + "`" + `) spends nothing; ` + "`" + `cost` + "`" + ` is then what it would have cost.
+  Null when the server keeps no budgets.
+  """
+  rateLimit: RateLimit @hasScope(scope: READ)
+}
+
+"An authenticated caller."
+type Account {
+  "The account the API key belongs to, or the token's account claim."
+  id: ID!
+  scopes: [Scope!]!
+  authMethod: AuthMethod!
+  "The API key's public prefix; null for a token."
+  keyPrefix: String
+  "When the credential stops being valid; null when it does not expire."
+  credentialExpiresAt: Time
+}
+
+"How a caller proved who it is."
+enum AuthMethod {
+  API_KEY
+  JWT
+}
+
+"""
+A query-cost budget in points per minute, like GitHub's: each operation
+spends its estimated cost (see the README), and one that would overspend is
+refused with COST_LIMIT_EXCEEDED. Every response also reports this in
+` + "`" + `extensions.cost` + "`" + `.
+"""
+type RateLimit {
+  "Points per window."
+  limit: Int!
+  "What the current operation costs."
+  cost: Int!
+  "Points left in the window."
+  remaining: Int!
+  "When the window ends and the budget refills."
+  resetAt: Time!
 }
 
 """
@@ -718,20 +889,53 @@ type Subscription {
   Price ticks of 1 to 100 assets as the ingest pipeline publishes them. With
   ` + "`" + `minIntervalMs` + "`" + ` (0 to 60000), at most one tick per asset per interval is
   sent, the newest one.
+
+  ` + "`" + `resumeFrom` + "`" + ` picks up after a disconnection: give the last ` + "`" + `sequence` + "`" + ` you
+  received, either as a bare number applying to every asset
+  (` + "`" + `"1234"` + "`" + `) or per asset (` + "`" + `"bitcoin:1234,ethereum:98"` + "`" + `; assets not listed
+  get live ticks only). The ticks you missed are sent first, in order, as
+  ` + "`" + `REPLAY` + "`" + `, then live ticks, with no duplicate and no gap. When some of the
+  missed ticks are no longer retained (older than the server's resume
+  window, a few minutes), or the sequence is not one the stream knows, you
+  get instead one ` + "`" + `RESYNC` + "`" + ` tick per asset carrying its current state, then
+  live ticks. Replayed ticks are neither throttled nor coalesced; in another
+  currency they are converted at the current rate.
   """
-  priceTicks(assetIds: [ID!]!, currency: Currency = USD, minIntervalMs: Int): PriceTick!
+  priceTicks(assetIds: [ID!]!, currency: Currency = USD, minIntervalMs: Int, resumeFrom: String): PriceTick! @hasScope(scope: SUBSCRIBE)
   "New trading signals of these assets (1 to 100), or of the top 250 of the catalog by rank when absent."
-  signals(assetIds: [ID!]): Signal!
+  signals(assetIds: [ID!]): Signal! @hasScope(scope: SUBSCRIBE)
 }
 
 "One live quote of one asset."
 type PriceTick {
   asset: Asset!
   quote: Quote!
-  "Increases by one from one tick of the asset's stream to the next: a jump means ticks were missed."
+  """
+  Increases by one from one tick of the asset's stream to the next: a jump
+  means ticks were missed. Pass the last one received as ` + "`" + `resumeFrom` + "`" + ` to
+  catch up after a disconnection.
+  """
   sequence: Int!
   "When the tick was published."
   at: Time!
+  "How this tick reached you: live, replayed on resumption, or the current state after a gap that cannot be filled."
+  delivery: TickDelivery!
+}
+
+"How a price tick reached the subscriber."
+enum TickDelivery {
+  "Sent as it was published."
+  LIVE
+  "Missed while disconnected and sent again on resumption (` + "`" + `resumeFrom` + "`" + `), in order, before the live ticks."
+  REPLAY
+  """
+  Sent on resumption when ticks were missed and are gone (older than the
+  server retains, or from a stream that has since restarted): this is the
+  asset's current state, and the ticks before it will never arrive. With
+  ` + "`" + `sequence` + "`" + ` 0 the restarted stream has published nothing yet: the quote is
+  the current one, and the stream's next tick is 1.
+  """
+  RESYNC
 }
 
 "A crypto asset from the catalog."
@@ -888,6 +1092,22 @@ var parsedSchema = gqlparser.MustLoadSchema(sources...)
 // Each function is generated once per unique object type, deduplicating the
 // switch statements that were previously inlined in every fieldContext_* function.
 
+func (ec *executionContext) childFields_Account(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_Account_id(ctx, field)
+	case "scopes":
+		return ec.fieldContext_Account_scopes(ctx, field)
+	case "authMethod":
+		return ec.fieldContext_Account_authMethod(ctx, field)
+	case "keyPrefix":
+		return ec.fieldContext_Account_keyPrefix(ctx, field)
+	case "credentialExpiresAt":
+		return ec.fieldContext_Account_credentialExpiresAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Account", field.Name)
+}
+
 func (ec *executionContext) childFields_Asset(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -1012,6 +1232,8 @@ func (ec *executionContext) childFields_PriceTick(ctx context.Context, field gra
 		return ec.fieldContext_PriceTick_sequence(ctx, field)
 	case "at":
 		return ec.fieldContext_PriceTick_at(ctx, field)
+	case "delivery":
+		return ec.fieldContext_PriceTick_delivery(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type PriceTick", field.Name)
 }
@@ -1034,6 +1256,20 @@ func (ec *executionContext) childFields_Quote(ctx context.Context, field graphql
 		return ec.fieldContext_Quote_stale(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Quote", field.Name)
+}
+
+func (ec *executionContext) childFields_RateLimit(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "limit":
+		return ec.fieldContext_RateLimit_limit(ctx, field)
+	case "cost":
+		return ec.fieldContext_RateLimit_cost(ctx, field)
+	case "remaining":
+		return ec.fieldContext_RateLimit_remaining(ctx, field)
+	case "resetAt":
+		return ec.fieldContext_RateLimit_resetAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RateLimit", field.Name)
 }
 
 func (ec *executionContext) childFields_Signal(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -1399,6 +1635,14 @@ func (ec *executionContext) field_Subscription_priceTicks_args(ctx context.Conte
 		return nil, err
 	}
 	args["minIntervalMs"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "resumeFrom",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["resumeFrom"] = arg3
 	return args, nil
 }
 
@@ -1489,6 +1733,121 @@ func (ec *executionContext) field___Type_inputFields_args(ctx context.Context, r
 // endregion ***************************** args.gotpl *****************************
 
 // region    **************************** field.gotpl *****************************
+
+func (ec *executionContext) _Account_id(ctx context.Context, field graphql.CollectedField, obj *auth.Principal) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Account_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Account().ID(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Account_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Account", field, true, true, "ID")
+}
+
+func (ec *executionContext) _Account_scopes(ctx context.Context, field graphql.CollectedField, obj *auth.Principal) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Account_scopes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Scopes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []auth.Scope) graphql.Marshaler {
+			return ec.marshalNScope2ᚕgithubᚗcomᚋmarketgraphᚋmarketgraphᚋauthᚐScopeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Account_scopes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Account", field, false, false, "Scope")
+}
+
+func (ec *executionContext) _Account_authMethod(ctx context.Context, field graphql.CollectedField, obj *auth.Principal) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Account_authMethod(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Account().AuthMethod(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v auth.Method) graphql.Marshaler {
+			return ec.marshalNAuthMethod2githubᚗcomᚋmarketgraphᚋmarketgraphᚋauthᚐMethod(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Account_authMethod(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Account", field, true, true, "AuthMethod")
+}
+
+func (ec *executionContext) _Account_keyPrefix(ctx context.Context, field graphql.CollectedField, obj *auth.Principal) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Account_keyPrefix(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Account().KeyPrefix(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Account_keyPrefix(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Account", field, true, true, "String")
+}
+
+func (ec *executionContext) _Account_credentialExpiresAt(ctx context.Context, field graphql.CollectedField, obj *auth.Principal) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Account_credentialExpiresAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Account().CredentialExpiresAt(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Account_credentialExpiresAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Account", field, true, true, "Time")
+}
 
 func (ec *executionContext) _Asset_id(ctx context.Context, field graphql.CollectedField, obj *marketgraph.Asset) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
@@ -2566,6 +2925,29 @@ func (ec *executionContext) fieldContext_PriceTick_at(_ context.Context, field g
 	return graphql.NewScalarFieldContext("PriceTick", field, false, false, "Time")
 }
 
+func (ec *executionContext) _PriceTick_delivery(ctx context.Context, field graphql.CollectedField, obj *marketgraph.PriceTick) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PriceTick_delivery(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Delivery, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v marketgraph.TickDelivery) graphql.Marshaler {
+			return ec.marshalNTickDelivery2githubᚗcomᚋmarketgraphᚋmarketgraphᚐTickDelivery(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PriceTick_delivery(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PriceTick", field, false, false, "TickDelivery")
+}
+
 func (ec *executionContext) _Query_asset(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -2694,6 +3076,70 @@ func (ec *executionContext) fieldContext_Query_marketOverview(ctx context.Contex
 	if fc.Args, err = ec.field_Query_marketOverview_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_me(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_me(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().Me(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *auth.Principal) graphql.Marshaler {
+			return ec.marshalOAccount2ᚖgithubᚗcomᚋmarketgraphᚋmarketgraphᚋauthᚐPrincipal(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_me(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Account(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_rateLimit(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_rateLimit(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().RateLimit(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ratelimit.State) graphql.Marshaler {
+			return ec.marshalORateLimit2ᚖgithubᚗcomᚋmarketgraphᚋmarketgraphᚋratelimitᚐState(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_rateLimit(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RateLimit(ctx, field)
+		},
 	}
 	return fc, nil
 }
@@ -2935,6 +3381,98 @@ func (ec *executionContext) fieldContext_Quote_stale(_ context.Context, field gr
 	return graphql.NewScalarFieldContext("Quote", field, false, false, "Boolean")
 }
 
+func (ec *executionContext) _RateLimit_limit(ctx context.Context, field graphql.CollectedField, obj *ratelimit.State) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RateLimit_limit(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Limit, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RateLimit_limit(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RateLimit", field, false, false, "Int")
+}
+
+func (ec *executionContext) _RateLimit_cost(ctx context.Context, field graphql.CollectedField, obj *ratelimit.State) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RateLimit_cost(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cost, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RateLimit_cost(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RateLimit", field, false, false, "Int")
+}
+
+func (ec *executionContext) _RateLimit_remaining(ctx context.Context, field graphql.CollectedField, obj *ratelimit.State) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RateLimit_remaining(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Remaining, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RateLimit_remaining(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RateLimit", field, false, false, "Int")
+}
+
+func (ec *executionContext) _RateLimit_resetAt(ctx context.Context, field graphql.CollectedField, obj *ratelimit.State) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RateLimit_resetAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ResetAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RateLimit_resetAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RateLimit", field, false, false, "Time")
+}
+
 func (ec *executionContext) _Signal_id(ctx context.Context, field graphql.CollectedField, obj *marketgraph.Signal) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -3115,7 +3653,7 @@ func (ec *executionContext) _Subscription_priceTicks(ctx context.Context, field 
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Subscription().PriceTicks(ctx, fc.Args["assetIds"].([]string), fc.Args["currency"].(*marketgraph.Currency), fc.Args["minIntervalMs"].(*int))
+			return ec.Resolvers.Subscription().PriceTicks(ctx, fc.Args["assetIds"].([]string), fc.Args["currency"].(*marketgraph.Currency), fc.Args["minIntervalMs"].(*int), fc.Args["resumeFrom"].(*string))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *marketgraph.PriceTick) graphql.Marshaler {
@@ -4383,6 +4921,63 @@ func UnmarshalAssetOrder(ctx context.Context, raw any) (marketgraph.AssetOrder, 
 
 // region    **************************** object.gotpl ****************************
 
+var accountImplementors = []string{"Account"}
+
+func (ec *executionContext) _Account(ctx context.Context, sel ast.SelectionSet, obj *auth.Principal) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, accountImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Account")
+		case "id":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Account_id(ctx, field, obj)
+				})
+		case "scopes":
+			out.Values[i] = ec._Account_scopes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "authMethod":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Account_authMethod(ctx, field, obj)
+				})
+		case "keyPrefix":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Account_keyPrefix(ctx, field, obj)
+				})
+		case "credentialExpiresAt":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Account_credentialExpiresAt(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var assetImplementors = []string{"Asset"}
 
 func (ec *executionContext) _Asset(ctx context.Context, sel ast.SelectionSet, obj *marketgraph.Asset) graphql.Marshaler {
@@ -4797,6 +5392,11 @@ func (ec *executionContext) _PriceTick(ctx context.Context, sel ast.SelectionSet
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "delivery":
+			out.Values[i] = ec._PriceTick_delivery(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -4850,6 +5450,18 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_marketOverview(ctx, field)
+				})
+		case "me":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_me(ctx, field)
+				})
+		case "rateLimit":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_rateLimit(ctx, field)
 				})
 		case "__type":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
@@ -4925,6 +5537,54 @@ func (ec *executionContext) _Quote(ctx context.Context, sel ast.SelectionSet, ob
 			}
 		case "stale":
 			out.Values[i] = ec._Quote_stale(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var rateLimitImplementors = []string{"RateLimit"}
+
+func (ec *executionContext) _RateLimit(ctx context.Context, sel ast.SelectionSet, obj *ratelimit.State) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, rateLimitImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("RateLimit")
+		case "limit":
+			out.Values[i] = ec._RateLimit_limit(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "cost":
+			out.Values[i] = ec._RateLimit_cost(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "remaining":
+			out.Values[i] = ec._RateLimit_remaining(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "resetAt":
+			out.Values[i] = ec._RateLimit_resetAt(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -5479,6 +6139,32 @@ var (
 	}
 )
 
+func (ec *executionContext) unmarshalNAuthMethod2githubᚗcomᚋmarketgraphᚋmarketgraphᚋauthᚐMethod(ctx context.Context, v any) (auth.Method, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNAuthMethod2githubᚗcomᚋmarketgraphᚋmarketgraphᚋauthᚐMethod[tmp]
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNAuthMethod2githubᚗcomᚋmarketgraphᚋmarketgraphᚋauthᚐMethod(ctx context.Context, sel ast.SelectionSet, v auth.Method) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(marshalNAuthMethod2githubᚗcomᚋmarketgraphᚋmarketgraphᚋauthᚐMethod[v])
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "AuthMethod!")
+	}
+	return res
+}
+
+var (
+	unmarshalNAuthMethod2githubᚗcomᚋmarketgraphᚋmarketgraphᚋauthᚐMethod = map[string]auth.Method{
+		"API_KEY": auth.MethodAPIKey,
+		"JWT":     auth.MethodJWT,
+	}
+	marshalNAuthMethod2githubᚗcomᚋmarketgraphᚋmarketgraphᚋauthᚐMethod = map[auth.Method]string{
+		auth.MethodAPIKey: "API_KEY",
+		auth.MethodJWT:    "JWT",
+	}
+)
+
 func (ec *executionContext) unmarshalNBoolean2bool(ctx context.Context, v any) (bool, error) {
 	res, err := graphql.UnmarshalBoolean(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -5715,6 +6401,66 @@ func (ec *executionContext) marshalNQuote2ᚖgithubᚗcomᚋmarketgraphᚋmarket
 	return ec._Quote(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNScope2githubᚗcomᚋmarketgraphᚋmarketgraphᚋauthᚐScope(ctx context.Context, v any) (auth.Scope, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNScope2githubᚗcomᚋmarketgraphᚋmarketgraphᚋauthᚐScope[tmp]
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNScope2githubᚗcomᚋmarketgraphᚋmarketgraphᚋauthᚐScope(ctx context.Context, sel ast.SelectionSet, v auth.Scope) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(marshalNScope2githubᚗcomᚋmarketgraphᚋmarketgraphᚋauthᚐScope[v])
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "Scope!")
+	}
+	return res
+}
+
+var (
+	unmarshalNScope2githubᚗcomᚋmarketgraphᚋmarketgraphᚋauthᚐScope = map[string]auth.Scope{
+		"READ":      auth.ScopeRead,
+		"SUBSCRIBE": auth.ScopeSubscribe,
+		"WRITE":     auth.ScopeWrite,
+		"ADMIN":     auth.ScopeAdmin,
+	}
+	marshalNScope2githubᚗcomᚋmarketgraphᚋmarketgraphᚋauthᚐScope = map[auth.Scope]string{
+		auth.ScopeRead:      "READ",
+		auth.ScopeSubscribe: "SUBSCRIBE",
+		auth.ScopeWrite:     "WRITE",
+		auth.ScopeAdmin:     "ADMIN",
+	}
+)
+
+func (ec *executionContext) unmarshalNScope2ᚕgithubᚗcomᚋmarketgraphᚋmarketgraphᚋauthᚐScopeᚄ(ctx context.Context, v any) ([]auth.Scope, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]auth.Scope, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNScope2githubᚗcomᚋmarketgraphᚋmarketgraphᚋauthᚐScope(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalNScope2ᚕgithubᚗcomᚋmarketgraphᚋmarketgraphᚋauthᚐScopeᚄ(ctx context.Context, sel ast.SelectionSet, v []auth.Scope) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNScope2githubᚗcomᚋmarketgraphᚋmarketgraphᚋauthᚐScope(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) marshalNSignal2ᚕᚖgithubᚗcomᚋmarketgraphᚋmarketgraphᚐSignalᚄ(ctx context.Context, sel ast.SelectionSet, v []*marketgraph.Signal) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
@@ -5780,6 +6526,34 @@ func (ec *executionContext) marshalNString2string(ctx context.Context, sel ast.S
 	}
 	return res
 }
+
+func (ec *executionContext) unmarshalNTickDelivery2githubᚗcomᚋmarketgraphᚋmarketgraphᚐTickDelivery(ctx context.Context, v any) (marketgraph.TickDelivery, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNTickDelivery2githubᚗcomᚋmarketgraphᚋmarketgraphᚐTickDelivery[tmp]
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNTickDelivery2githubᚗcomᚋmarketgraphᚋmarketgraphᚐTickDelivery(ctx context.Context, sel ast.SelectionSet, v marketgraph.TickDelivery) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(marshalNTickDelivery2githubᚗcomᚋmarketgraphᚋmarketgraphᚐTickDelivery[v])
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "TickDelivery!")
+	}
+	return res
+}
+
+var (
+	unmarshalNTickDelivery2githubᚗcomᚋmarketgraphᚋmarketgraphᚐTickDelivery = map[string]marketgraph.TickDelivery{
+		"LIVE":   marketgraph.DeliveryLive,
+		"REPLAY": marketgraph.DeliveryReplay,
+		"RESYNC": marketgraph.DeliveryResync,
+	}
+	marshalNTickDelivery2githubᚗcomᚋmarketgraphᚋmarketgraphᚐTickDelivery = map[marketgraph.TickDelivery]string{
+		marketgraph.DeliveryLive:   "LIVE",
+		marketgraph.DeliveryReplay: "REPLAY",
+		marketgraph.DeliveryResync: "RESYNC",
+	}
+)
 
 func (ec *executionContext) unmarshalNTime2timeᚐTime(ctx context.Context, v any) (time.Time, error) {
 	res, err := graphql.UnmarshalTime(v)
@@ -5964,6 +6738,13 @@ func (ec *executionContext) marshalN__TypeKind2string(ctx context.Context, sel a
 		graphql.AddInvalidNullFromMarshaler(ctx, "__TypeKind!")
 	}
 	return res
+}
+
+func (ec *executionContext) marshalOAccount2ᚖgithubᚗcomᚋmarketgraphᚋmarketgraphᚋauthᚐPrincipal(ctx context.Context, sel ast.SelectionSet, v *auth.Principal) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Account(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalOAsset2ᚖgithubᚗcomᚋmarketgraphᚋmarketgraphᚐAsset(ctx context.Context, sel ast.SelectionSet, v *marketgraph.Asset) graphql.Marshaler {
@@ -6182,6 +6963,13 @@ func (ec *executionContext) marshalOQuote2ᚖgithubᚗcomᚋmarketgraphᚋmarket
 		return graphql.Null
 	}
 	return ec._Quote(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalORateLimit2ᚖgithubᚗcomᚋmarketgraphᚋmarketgraphᚋratelimitᚐState(ctx context.Context, sel ast.SelectionSet, v *ratelimit.State) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._RateLimit(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalOSignal2ᚖgithubᚗcomᚋmarketgraphᚋmarketgraphᚐSignal(ctx context.Context, sel ast.SelectionSet, v *marketgraph.Signal) graphql.Marshaler {

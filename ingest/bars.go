@@ -20,8 +20,11 @@ type assetState struct {
 	// lastAsOf is the AsOf of the newest quote folded: a quote not newer
 	// is a repeat and is skipped.
 	lastAsOf time.Time
-	// seq is the Sequence of the last PriceTick published.
-	seq uint64
+	// seq is the Sequence of the last PriceTick published, once seeded:
+	// on the first tick of a leadership it is read from the newest tick
+	// the bus retains (see lastSequence), so the stream continues.
+	seq    uint64
+	seeded bool
 	// minute is the open minute bar.
 	minute Bar
 	// hourBase and dayBase aggregate the closed minutes of the open hour

@@ -104,9 +104,12 @@ type Config struct {
 //     of that interval (see computeSignals); the first quote of an asset
 //     after becoming leader counts as a close too, in case the previous
 //     leader died before computing it. Only new signals are published.
-//   - PriceTick.Sequence counts from 1 per asset in each leadership: after
-//     a takeover (or this process losing and regaining the lock) the new
-//     leader starts again from 1.
+//   - PriceTick.Sequence counts up by one per asset. A new leadership (a
+//     takeover, or this process losing and regaining the lock) continues
+//     from the newest tick of the asset the bus retains, so with a shared
+//     bus the stream goes on across processes; it starts from 1 only when
+//     the bus retains nothing of the asset. Its first tick of each asset
+//     reads that history once.
 //   - After a takeover the open bars continue where the store has them
 //     (see ResumeBar and load).
 type Pipeline struct {

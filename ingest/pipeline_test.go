@@ -346,7 +346,8 @@ func TestPipeline_Run(t *testing.T) {
 			t.Errorf("Run = %v, want nil after its context ended", err)
 		}
 		// The clock never moved: one tick per leadership was fresh, and
-		// each leadership numbers its ticks from 1.
+		// each leadership numbers its ticks from 1, as this bus retains
+		// nothing to continue from (TestPipeline_SequenceContinues).
 		var seqs []uint64
 		for _, pt := range events[marketgraph.PriceTick](t, sub) {
 			seqs = append(seqs, pt.Sequence)

@@ -245,16 +245,28 @@ func compareCandles(a, b *marketgraph.Candle) int {
 }
 
 // publishTicks publishes each fresh quote as a PriceTick on its asset's
-// topic, numbering each asset's ticks from 1 since this process leads. At
-// is read from the clock as each is published, not taken from the tick's
-// start: subscribers measure delivery latency from it, which should not
-// include the quote call and the writes.
+// topic, numbering each asset's ticks on from the newest the bus retains
+// (from 1 when it retains none). At is read from the clock as each is
+// published, not taken from the tick's start: subscribers measure delivery
+// latency from it, which should not include the quote call and the writes.
+//
+// When the retained numbering cannot be read (the Redis bus unreachable,
+// when publishing would fail too), the asset's tick is not published: a
+// number guessed wrong would mislead every subscriber that resumes.
 func (p *Pipeline) publishTicks(ctx context.Context, quotes []*marketgraph.Quote) error {
 	var errs []error
 	for _, q := range quotes {
 		s := p.state[q.AssetID]
 		if s == nil {
 			continue
+		}
+		if !s.seeded {
+			seq, err := p.lastSequence(ctx, q.AssetID)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("continue the tick sequence of %s: %w", q.AssetID, err))
+				continue
+			}
+			s.seq, s.seeded = seq, true
 		}
 		s.seq++
 		if p.bus == nil {
@@ -269,4 +281,26 @@ func (p *Pipeline) publishTicks(ctx context.Context, quotes []*marketgraph.Quote
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// lastSequence is the Sequence of the newest tick of assetID the bus
+// retains, 0 when it retains none (or there is no bus). With a shared bus
+// that is the previous leader's last tick, so a subscriber's resumeFrom
+// stays meaningful across a takeover. An undecodable payload is logged
+// and counts as none: the stream starts again from 1, which subscribers
+// that resume are told about (RESYNC).
+func (p *Pipeline) lastSequence(ctx context.Context, assetID string) (uint64, error) {
+	if p.bus == nil {
+		return 0, nil
+	}
+	h, err := p.bus.History(ctx, marketgraph.TickTopic(assetID), 1)
+	if err != nil || len(h) == 0 {
+		return 0, err
+	}
+	var t marketgraph.PriceTick
+	if err := json.Unmarshal(h[len(h)-1], &t); err != nil {
+		p.log.Warn("ingest: undecodable retained tick; the sequence starts again", "asset", assetID, "err", err)
+		return 0, nil
+	}
+	return t.Sequence, nil
 }

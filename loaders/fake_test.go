@@ -51,6 +51,8 @@ func (r *recorder) Calls(method string) []call {
 // panics.
 type fakeStore struct {
 	recorder
+	// AccountStore is nil: the loaders never touch accounts.
+	marketgraph.AccountStore
 	assets  map[string]*marketgraph.Asset
 	candles map[string][]*marketgraph.Candle
 	signals map[string][]*marketgraph.Signal

@@ -27,6 +27,8 @@ type Store struct {
 	// descending; signalIDs every id, so Load can skip the ones it has.
 	signals   map[string][]marketgraph.Signal
 	signalIDs map[string]struct{}
+	// acct holds accounts and API keys, under a lock of its own.
+	acct accountData
 }
 
 // New returns an empty store; Load fills it.

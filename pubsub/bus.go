@@ -8,6 +8,10 @@
 // same Bus interface: it holds one Redis subscription per topic and fans out
 // to its local subscribers through the same Subscription type, so nothing
 // above the bus changes when it arrives.
+//
+// Either bus can retain the newest payloads of some topics (Retention) and
+// hand them out again (Bus.History): that is how a price-tick subscriber
+// that reconnects catches up on the ticks it missed.
 package pubsub
 
 import (
@@ -40,6 +44,22 @@ type Bus interface {
 	// when Subscription.Close is called, or when the bus is closed. Returns
 	// ErrClosed after Close and ctx.Err() when ctx is already done.
 	Subscribe(ctx context.Context, topic string) (*Subscription, error)
+	// History returns up to max of the newest payloads the bus retains for
+	// topic (every retained one when max < 1), oldest first; none for a
+	// topic its Retention does not keep. With Redis the history is shared
+	// by every replica, so it survives the publisher moving to another
+	// process.
+	//
+	// Subscribing to a topic and then calling History misses nothing in
+	// between: a payload published too late to be in the answer is
+	// delivered to every subscription to topic made before History was
+	// called (subject, like any delivery, to a full buffer dropping its
+	// oldest). A payload may be in both; payloads that carry their own
+	// sequence numbers let the caller drop the overlap.
+	//
+	// Returns ErrClosed after Close, ctx.Err() when ctx is done, and, for
+	// buses that cross the network, the transport's error.
+	History(ctx context.Context, topic string, max int) ([][]byte, error)
 	// Close ends every subscription and refuses further use. It is safe to
 	// call more than once.
 	Close() error

@@ -90,6 +90,13 @@ func (f *fanout) close() bool {
 	return true
 }
 
+// isClosed reports whether close was called.
+func (f *fanout) isClosed() bool {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	return f.closed
+}
+
 // count returns how many subscriptions topic has now.
 func (f *fanout) count(topic string) int {
 	f.mu.RLock()

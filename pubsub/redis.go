@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -42,9 +43,14 @@ type RedisConfig struct {
 	// Logger receives the loss and the recovery of the Redis connection
 	// (nil discards them).
 	Logger *slog.Logger
-	// Prefix is put before each topic to name its Redis channel
+	// Prefix is put before each topic to name its Redis channel, and
+	// before "history:" and the topic to name its history list
 	// (DefaultPrefix when empty).
 	Prefix string
+	// Retention is which topics keep a history, shared by every replica
+	// in a Redis list; the zero value keeps none. It is applied by the
+	// publisher: the bus that publishes trims the list.
+	Retention Retention
 }
 
 // Redis is the Bus shared by several replicas through Redis pub/sub. A
@@ -63,13 +69,25 @@ type RedisConfig struct {
 // exponential backoff and resubscribes every channel, Health reports
 // "reconnecting" meanwhile, and Publish fails. Payloads published while
 // the connection is down are lost (at most once delivery).
+//
+// A retained topic's payloads are also kept in a Redis list, the newest
+// Retention.Count of them: one Lua script appends, trims, sets the expiry
+// and publishes, so the list and the channel never disagree about what was
+// published, and every replica reads the same history.
 type Redis struct {
 	prefix string
 	buffer int
+	retain Retention
 	log    *slog.Logger
 	client *redis.Client
 	ps     *redis.PubSub
 	subs   fanout
+
+	// syncs are the History calls waiting for their PING to come back on
+	// the pub/sub connection, by token (see sync).
+	syncMu sync.Mutex
+	syncs  map[string]chan error
+	syncN  atomic.Uint64
 
 	// topicMu serialises a topic's first subscriber arriving and its last
 	// one leaving with the SUBSCRIBE or UNSUBSCRIBE each causes, so Redis
@@ -113,10 +131,12 @@ func NewRedis(ctx context.Context, cfg RedisConfig) (*Redis, error) {
 	b := &Redis{
 		prefix: cfg.Prefix,
 		buffer: cfg.Buffer,
+		retain: cfg.Retention,
 		log:    cfg.Logger.With("component", "pubsub", "redis", redacted),
 		client: client,
 		ps:     client.Subscribe(ctx), // no channel yet: connects lazily
 		subs:   newFanout(),
+		syncs:  map[string]chan error{},
 	}
 	b.ctx, b.cancel = context.WithCancel(context.Background())
 	b.wg.Add(2)
@@ -152,9 +172,24 @@ func parseRedisURL(raw string) (*redis.Options, string, error) {
 	return opts, redacted, nil
 }
 
+// publishScript appends a payload to its topic's history, trims the
+// history to the retained count, renews its expiry and publishes the
+// payload, atomically: a reader of the history never sees a payload that
+// was not published, nor misses one that was.
+//
+// KEYS[1] is the history list; ARGV is the payload, the count, the expiry
+// in milliseconds and the channel.
+var publishScript = redis.NewScript(`
+redis.call('RPUSH', KEYS[1], ARGV[1])
+redis.call('LTRIM', KEYS[1], -tonumber(ARGV[2]), -1)
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+return redis.call('PUBLISH', ARGV[4], ARGV[1])
+`)
+
 // Publish sends payload to the subscribers of topic on every replica,
-// this one included (the payload comes back through Redis). It fails while
-// Redis is unreachable.
+// this one included (the payload comes back through Redis), and records it
+// in topic's history when topic has one. It fails while Redis is
+// unreachable.
 func (b *Redis) Publish(ctx context.Context, topic string, payload []byte) error {
 	if topic == "" {
 		return errEmptyTopic
@@ -165,10 +200,119 @@ func (b *Redis) Publish(ctx context.Context, topic string, payload []byte) error
 	if b.closed.Load() {
 		return ErrClosed
 	}
-	if err := b.client.Publish(ctx, b.prefix+topic, payload).Err(); err != nil {
+	var err error
+	if b.retain.keeps(topic) {
+		err = publishScript.Run(ctx, b.client, []string{b.historyKey(topic)},
+			payload, b.retain.Count, b.retain.ttl().Milliseconds(), b.prefix+topic).Err()
+	} else {
+		err = b.client.Publish(ctx, b.prefix+topic, payload).Err()
+	}
+	if err != nil {
 		return fmt.Errorf("pubsub: publish to %s: %w", topic, err)
 	}
 	return nil
+}
+
+// historyKey is the Redis list holding topic's history.
+func (b *Redis) historyKey(topic string) string { return b.prefix + "history:" + topic }
+
+// History returns up to max of the newest payloads retained for topic,
+// oldest first (all of them when max < 1), from the list every replica
+// shares.
+//
+// When this process subscribes to topic, History first makes sure Redis
+// has processed that subscription (see sync): a SUBSCRIBE is only sent, not
+// confirmed, when Subscribe returns, and a payload published between
+// reading the list and Redis processing the SUBSCRIBE would otherwise be
+// in neither.
+func (b *Redis) History(ctx context.Context, topic string, max int) ([][]byte, error) {
+	if topic == "" {
+		return nil, errEmptyTopic
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if b.closed.Load() {
+		return nil, ErrClosed
+	}
+	if !b.retain.keeps(topic) {
+		return nil, nil
+	}
+	if b.subs.count(topic) > 0 {
+		if err := b.sync(ctx); err != nil {
+			return nil, fmt.Errorf("pubsub: history of %s: confirming the subscription: %w", topic, err)
+		}
+	}
+	start := int64(0)
+	if max > 0 {
+		start = -int64(max)
+	}
+	vals, err := b.client.LRange(ctx, b.historyKey(topic), start, -1).Result()
+	if err != nil {
+		return nil, fmt.Errorf("pubsub: history of %s: %w", topic, err)
+	}
+	out := make([][]byte, len(vals))
+	for i, v := range vals {
+		out[i] = []byte(v)
+	}
+	return out, nil
+}
+
+// errConnLost fails the syncs whose PING was lost with the connection.
+var errConnLost = errors.New("pubsub: Redis connection lost")
+
+// sync returns once Redis has processed every command this process sent
+// on its pub/sub connection so far, SUBSCRIBEs included: it sends a PING
+// with a token of its own on that connection and waits for the reader to
+// see the answer. Redis runs one connection's commands in order, and
+// go-redis sends the SUBSCRIBEs of a new connection before anything else
+// on it, so the answer means every channel subscribed before the call is
+// live in Redis.
+func (b *Redis) sync(ctx context.Context) error {
+	token := "sync-" + strconv.FormatUint(b.syncN.Add(1), 10)
+	done := make(chan error, 1)
+	b.syncMu.Lock()
+	b.syncs[token] = done
+	b.syncMu.Unlock()
+	defer func() {
+		b.syncMu.Lock()
+		delete(b.syncs, token)
+		b.syncMu.Unlock()
+	}()
+	ctx, cancel := context.WithTimeout(ctx, opTimeout)
+	defer cancel()
+	if err := b.ps.Ping(ctx, token); err != nil {
+		return err
+	}
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-b.ctx.Done():
+		return ErrClosed
+	}
+}
+
+// synced ends the sync waiting for token, if any, with err.
+func (b *Redis) synced(token string, err error) {
+	b.syncMu.Lock()
+	defer b.syncMu.Unlock()
+	if done, ok := b.syncs[token]; ok {
+		done <- err
+		delete(b.syncs, token)
+	}
+}
+
+// failSyncs ends every waiting sync with err: their PINGs went with the
+// connection.
+func (b *Redis) failSyncs(err error) {
+	b.syncMu.Lock()
+	defer b.syncMu.Unlock()
+	for token, done := range b.syncs {
+		done <- err
+		delete(b.syncs, token)
+	}
 }
 
 // Subscribe subscribes to topic until ctx ends or the subscription or the

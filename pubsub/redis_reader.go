@@ -2,6 +2,7 @@ package pubsub
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"time"
 
@@ -31,11 +32,14 @@ func (b *Redis) read() {
 		}
 		backoff = minBackoff
 		b.recovered()
-		if m, ok := msg.(*redis.Message); ok {
+		switch m := msg.(type) {
+		case *redis.Message:
 			if topic, ok := strings.CutPrefix(m.Channel, b.prefix); ok {
 				// One copy per message, shared by every subscriber.
 				b.subs.deliver(topic, []byte(m.Payload))
 			}
+		case *redis.Pong:
+			b.synced(m.Payload, nil)
 		}
 	}
 }
@@ -79,8 +83,10 @@ func (b *Redis) probe() {
 	}
 }
 
-// lost marks the bus degraded, logging only the first failure of an outage.
+// lost marks the bus degraded, logging only the first failure of an
+// outage, and fails the syncs waiting for an answer on the lost connection.
 func (b *Redis) lost(err error) {
+	b.failSyncs(fmt.Errorf("%w: %w", errConnLost, err))
 	if b.degraded.CompareAndSwap(false, true) {
 		b.lostAt.Store(time.Now().UnixNano())
 		b.log.Warn("pubsub: lost the Redis connection; reconnecting", "err", err)

@@ -2,6 +2,7 @@ package resolvers_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"log/slog"
 	"net/http"
@@ -9,7 +10,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/marketgraph/marketgraph/auth"
+	"github.com/marketgraph/marketgraph/loaders"
 	"github.com/marketgraph/marketgraph/marketdata"
+	"github.com/marketgraph/marketgraph/ratelimit"
+	"github.com/marketgraph/marketgraph/server"
 )
 
 // BenchmarkHundredAssets measures the 100-asset query (quote, 7 daily
@@ -51,6 +56,39 @@ func BenchmarkHundredAssets(b *testing.B) {
 		serve(b, hr)
 		if n := quotes.calls.Load() - before; n != 0 {
 			b.Fatalf("%d provider calls on a warm cache", n)
+		}
+	})
+	// Authentication (an API key, cached after the first request), the
+	// request limiter and the cost budget, all in memory, with limits no
+	// run reaches: what access control adds to every request.
+	b.Run("graphql-access", func(b *testing.B) {
+		key, _, err := auth.IssueAPIKey(context.Background(), store, auth.NewKey{Account: "bench", Scopes: []auth.Scope{auth.ScopeRead}}, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		keys := auth.NewAPIKeyAuthenticator(auth.APIKeyConfig{Store: store, CacheTTL: time.Minute})
+		defer keys.Close()
+		lim, err := ratelimit.New(ratelimit.Config{AnonymousPerMinute: 1 << 30, AuthenticatedPerMinute: 1 << 30})
+		if err != nil {
+			b.Fatal(err)
+		}
+		ha := newHandlerConfig(store, quotes, slog.New(slog.DiscardHandler), loaders.DefaultWait, func(c *server.Config) {
+			c.Auth = &auth.Authenticator{Keys: keys}
+			c.AnonymousScopes = []auth.Scope{}
+			c.RateLimit = lim.Handler
+			c.Costs = &ratelimit.Costs{Budget: ratelimit.NewMemoryBudget(ratelimit.BudgetOptions{}), Authenticated: 1 << 40}
+		})
+		b.ReportAllocs()
+		for b.Loop() {
+			req := httptest.NewRequest(http.MethodPost, "/graphql", bytes.NewReader(reqBody))
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("Accept", "application/graphql-response+json")
+			req.Header.Set("X-API-Key", key)
+			rec := httptest.NewRecorder()
+			ha.ServeHTTP(rec, req)
+			if rec.Code != http.StatusOK || rec.Body.Len() < len(response) {
+				b.Fatalf("status %d, %d bytes: %.300s", rec.Code, rec.Body.Len(), rec.Body.String())
+			}
 		}
 	})
 	b.Run("baseline", func(b *testing.B) {

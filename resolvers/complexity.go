@@ -9,15 +9,23 @@ import (
 )
 
 // Complexity returns the cost model gqlgen checks an operation against
-// before running it (the server's complexity limit): every field costs 1
-// plus its children, and a list costs its children once per element it can
-// return, so the estimate follows what the operation may really fetch.
-// Lists take their size from their arguments (first, last), falling back to
-// the most they can return.
+// before running it (the server's complexity limit, and the per-caller
+// budgets): every field costs 1 plus its children, and a list costs its
+// children once per element it can return, so the estimate follows what the
+// operation may really fetch. Lists take their size from their arguments
+// (first, last, the from–to span of candles, the ids of a filter or of a
+// subscription), falling back to the most they can return. A subscription
+// costs what one event of each of its assets costs, charged when it starts.
 func Complexity() graph.ComplexityRoot {
 	var c graph.ComplexityRoot
-	c.Query.Assets = func(child int, first *int, _ *string, _ *marketgraph.AssetFilter, _ *marketgraph.AssetOrder) int {
-		return add(1, mul(child, size(first, marketgraph.DefaultAssetPageSize, marketgraph.MaxAssetPageSize)))
+	c.Query.Assets = func(child int, first *int, _ *string, filter *marketgraph.AssetFilter, _ *marketgraph.AssetOrder) int {
+		page := size(first, marketgraph.DefaultAssetPageSize, marketgraph.MaxAssetPageSize)
+		if filter != nil && filter.IDs != nil {
+			// A page holds no more assets than the filter names (an empty
+			// list matches none).
+			page = min(page, len(filter.IDs))
+		}
+		return add(1, mul(child, page))
 	}
 	// The overview reads a whole page of the catalog and its quotes, and
 	// lists up to top assets twice.
@@ -33,6 +41,17 @@ func Complexity() graph.ComplexityRoot {
 	}
 	c.Asset.Signals = func(child int, first *int) int {
 		return add(1, mul(child, size(first, marketgraph.DefaultSignalFirst, marketgraph.MaxSignalFirst)))
+	}
+	c.Subscription.PriceTicks = func(child int, assetIds []string, _ *marketgraph.Currency, _ *int, _ *string) int {
+		return add(1, mul(child, min(len(assetIds), maxSubscribedAssets)))
+	}
+	// Without assetIds, the signals of the top of the catalog.
+	c.Subscription.Signals = func(child int, assetIds []string) int {
+		n := marketgraph.MaxAssetPageSize
+		if assetIds != nil {
+			n = min(len(assetIds), maxSubscribedAssets)
+		}
+		return add(1, mul(child, n))
 	}
 	return c
 }

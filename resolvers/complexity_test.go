@@ -32,6 +32,15 @@ func TestComplexity(t *testing.T) {
 		// six levels of signals(first: 100) overflow an int64 without
 		// saturation; the cost must stay at the maximum, not wrap.
 		{"Saturates", `{ asset(id: "x") { signals(first: 100) { asset { signals(first: 100) { asset { signals(first: 100) { asset { signals(first: 100) { asset { signals(first: 100) { asset { signals(first: 100) { asset { signals(first: 100) { asset { signals(first: 100) { asset { signals(first: 100) { asset { signals(first: 100) { id } } } } } } } } } } } } } } } } } } } } }`, math.MaxInt},
+		// a filter by ids caps the page: 1 + 2 × (edges 1 + node 1 + id 1)
+		{"FilterIDs", `{ assets(first: 50, filter: {ids: ["bitcoin", "ethereum"]}) { edges { node { id } } } }`, 1 + 2*3},
+		{"FilterIDsBeyondPage", `{ assets(first: 1, filter: {ids: ["bitcoin", "ethereum"]}) { totalCount } }`, 1 + 1*1},
+		// an empty list of ids matches nothing
+		{"FilterNoIDs", `{ assets(filter: {ids: []}) { totalCount } }`, 1},
+		// subscriptions: one event's selection per asset
+		{"PriceTicks", `subscription { priceTicks(assetIds: ["a", "b", "c"]) { sequence quote { price } } }`, 1 + 3*(1+2)},
+		{"SignalsOfAssets", `subscription { signals(assetIds: ["a"]) { id asset { id } } }`, 1 + 1*(1+2)},
+		{"SignalsOfTheTop", `subscription { signals { id } }`, 1 + 250*1},
 		// the overview: a page of 250 plus top × children twice.
 		{"Overview", `{ marketOverview(top: 3) { totalMarketCap topGainers { id } topLosers { id } } }`, 250 + 3*(1+2+2)},
 	}

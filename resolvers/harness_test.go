@@ -54,7 +54,13 @@ func newHandler(store marketgraph.Store, quotes marketgraph.QuoteProvider, log *
 
 // newHandlerWait is newHandler with a chosen batching window.
 func newHandlerWait(store marketgraph.Store, quotes marketgraph.QuoteProvider, log *slog.Logger, wait time.Duration) http.Handler {
-	return server.New(server.Config{
+	return newHandlerConfig(store, quotes, log, wait, nil)
+}
+
+// newHandlerConfig is newHandlerWait with edit applied to the server's
+// configuration.
+func newHandlerConfig(store marketgraph.Store, quotes marketgraph.QuoteProvider, log *slog.Logger, wait time.Duration, edit func(*server.Config)) http.Handler {
+	cfg := server.Config{
 		Schema: graph.NewExecutableSchema(graph.Config{
 			Resolvers: resolvers.New(resolvers.Deps{
 				Store: store,
@@ -69,7 +75,11 @@ func newHandlerWait(store marketgraph.Store, quotes marketgraph.QuoteProvider, l
 		},
 		Ready:         store.Ping,
 		Introspection: true,
-	})
+	}
+	if edit != nil {
+		edit(&cfg)
+	}
+	return server.New(cfg)
 }
 
 // memoryFixture is the demo dataset in the memory store with a simulated

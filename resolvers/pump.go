@@ -34,6 +34,10 @@ type pump[T any] struct {
 	interval time.Duration
 	// max bounds the events waiting to be sent.
 	max int
+	// backlog is sent before any event from the bus, in order and in full,
+	// neither prepared, coalesced nor throttled: the ticks a resumed
+	// subscription replays. Events arriving meanwhile wait as usual.
+	backlog []T
 }
 
 // queue is events by key in arrival order of their keys.
@@ -115,8 +119,14 @@ func (p *pump[T]) run(ctx context.Context) {
 			offered = "" // the queue was full and dropped it
 		}
 	}
+	backlog := p.backlog
+	p.backlog = nil
 	for {
-		for offered == "" && ready.len() > 0 {
+		if len(backlog) > 0 {
+			cases[caseSend].Chan = reflect.ValueOf(p.out)
+			cases[caseSend].Send = reflect.ValueOf(backlog[0])
+		}
+		for len(backlog) == 0 && offered == "" && ready.len() > 0 {
 			ev, ok := ready.head(), true
 			if p.prepare != nil {
 				ev, ok = p.prepare(ctx, ev)
@@ -129,7 +139,7 @@ func (p *pump[T]) run(ctx context.Context) {
 			}
 			ready.pop()
 		}
-		if offered == "" {
+		if len(backlog) == 0 && offered == "" {
 			cases[caseSend].Chan = reflect.Value{} // a zero Chan disables the case
 		}
 		if ctx.Err() != nil {
@@ -147,6 +157,12 @@ func (p *pump[T]) run(ctx context.Context) {
 				held.pop()
 			}
 		case caseSend:
+			if len(backlog) > 0 {
+				var zero T
+				backlog[0] = zero // sent: let it go
+				backlog = backlog[1:]
+				continue
+			}
 			ready.pop()
 			offered = ""
 		default:

@@ -23,28 +23,38 @@ type Deps struct {
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// Bus carries the events subscriptions stream; nil refuses every
-	// subscription with "subscriptions are not available".
+	// subscription with "subscriptions are not available". The ticks it
+	// retains (pubsub.Retention) are what priceTicks(resumeFrom:) replays.
 	Bus pubsub.Bus
+	// ResumeWindow is how far back, by publication time, a resumed
+	// priceTicks subscription replays missed ticks; beyond it the client
+	// gets the current state, marked RESYNC. DefaultResumeWindow when
+	// zero.
+	ResumeWindow time.Duration
 }
 
 // Resolver is the root of the resolver tree.
 type Resolver struct {
-	store marketgraph.Store
-	log   *slog.Logger
-	now   func() time.Time
-	bus   pubsub.Bus
+	store        marketgraph.Store
+	log          *slog.Logger
+	now          func() time.Time
+	bus          pubsub.Bus
+	resumeWindow time.Duration
 }
 
 var _ graph.ResolverRoot = (*Resolver)(nil)
 
 // New returns the root resolver.
 func New(d Deps) *Resolver {
-	r := &Resolver{store: d.Store, log: d.Log, now: d.Now, bus: d.Bus}
+	r := &Resolver{store: d.Store, log: d.Log, now: d.Now, bus: d.Bus, resumeWindow: d.ResumeWindow}
 	if r.log == nil {
 		r.log = slog.New(slog.DiscardHandler)
 	}
 	if r.now == nil {
 		r.now = time.Now
+	}
+	if r.resumeWindow <= 0 {
+		r.resumeWindow = DefaultResumeWindow
 	}
 	return r
 }

@@ -30,8 +30,14 @@ const (
 var errNoBus = marketgraph.Errorf(marketgraph.EUPSTREAM, "subscriptions are not available")
 
 // PriceTicks streams the ticks of the given assets, converted to currency,
-// at most one per asset per minIntervalMs (the newest).
-func (r *subscriptionResolver) PriceTicks(ctx context.Context, assetIds []string, currency *marketgraph.Currency, minIntervalMs *int) (<-chan *marketgraph.PriceTick, error) {
+// at most one per asset per minIntervalMs (the newest). With resumeFrom it
+// first sends what the client missed (see resume).
+//
+// No gap, no duplicate: the live topics are subscribed BEFORE the history
+// is read, so a tick published meanwhile is in the history or arrives live
+// (pubsub.Bus.History promises it), possibly both; live ticks not newer
+// than the newest retained one are then dropped as duplicates.
+func (r *subscriptionResolver) PriceTicks(ctx context.Context, assetIds []string, currency *marketgraph.Currency, minIntervalMs *int, resumeFrom *string) (<-chan *marketgraph.PriceTick, error) {
 	if r.bus == nil {
 		return nil, errNoBus
 	}
@@ -43,9 +49,23 @@ func (r *subscriptionResolver) PriceTicks(ctx context.Context, assetIds []string
 	if err != nil {
 		return nil, err
 	}
+	points, err := parseResumeFrom(resumeFrom, ids)
+	if err != nil {
+		return nil, err
+	}
+	cur := currencyArg(currency)
 	subs, err := r.subscribe(ctx, ids, marketgraph.TickTopic)
 	if err != nil {
 		return nil, err
+	}
+	rs := &resumption{}
+	if points != nil {
+		if rs, err = r.resume(ctx, points, cur); err != nil {
+			for _, s := range subs {
+				s.Close()
+			}
+			return nil, err
+		}
 	}
 	out := make(chan *marketgraph.PriceTick)
 	p := &pump[*marketgraph.PriceTick]{
@@ -54,15 +74,17 @@ func (r *subscriptionResolver) PriceTicks(ctx context.Context, assetIds []string
 		log:      r.log,
 		interval: time.Duration(ms) * time.Millisecond,
 		max:      len(ids),
+		backlog:  rs.backlog,
 		decode: func(b []byte) (*marketgraph.PriceTick, string, bool) {
 			t, ok := decodeJSON[marketgraph.PriceTick](r.log, b)
-			if !ok || t.AssetID == "" || t.Quote == nil {
+			if !ok || t.AssetID == "" || t.Quote == nil || rs.duplicate(t) {
 				return nil, "", false
 			}
+			t.Delivery = marketgraph.DeliveryLive
 			return t, t.AssetID, true
 		},
 	}
-	if cur := currencyArg(currency); cur != marketgraph.CurrencyUSD {
+	if cur != marketgraph.CurrencyUSD {
 		p.prepare = func(ctx context.Context, t *marketgraph.PriceTick) (*marketgraph.PriceTick, bool) {
 			return r.convert(ctx, t, cur)
 		}

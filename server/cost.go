@@ -15,7 +15,9 @@ import (
 // costLimit refuses, before execution, operations whose complexity exceeds
 // limit, with COST_LIMIT_EXCEEDED and the figures in the error's extensions
 // ("cost", "limit"): a client can trim its operation, and a request error
-// answers 400 with application/graphql-response+json.
+// answers 400 with application/graphql-response+json. With a limit of 0 or
+// less it refuses nothing, but still computes and records the cost, which
+// per-caller budgets charge (see OperationCost).
 //
 // The complexity is gqlgen's, computed the same way as gqlgen's
 // complexity.Calculate (behind extension.FixedComplexityLimit): 1 per field
@@ -50,9 +52,9 @@ func (l costLimit) MutateOperationContext(ctx context.Context, opCtx *graphql.Op
 	cost := w.selectionSet(opCtx.Operation.SelectionSet)
 	opCtx.Stats.SetExtension(extension.ComplexityLimit{}.ExtensionName(), &extension.ComplexityStats{
 		Complexity:      cost,
-		ComplexityLimit: l.limit,
+		ComplexityLimit: max(l.limit, 0),
 	})
-	if cost <= l.limit {
+	if l.limit <= 0 || cost <= l.limit {
 		return nil
 	}
 	domain := marketgraph.Errorf(marketgraph.ECOSTLIMIT, "the operation costs %d; the limit is %d", cost, l.limit)
@@ -60,6 +62,24 @@ func (l costLimit) MutateOperationContext(ctx context.Context, opCtx *graphql.Op
 	err.Err = domain
 	err.Extensions = map[string]any{"cost": cost, "limit": l.limit}
 	return err
+}
+
+// OperationCost returns the estimated cost of the operation ctx belongs to,
+// as costLimit computed it before the operation ran (the number a
+// COST_LIMIT_EXCEEDED refusal reports), and true; false when ctx carries no
+// operation, or one whose cost was not computed. It is computed for every
+// operation, even with the complexity limit off, so that per-caller budgets
+// can charge it: read it from an operation middleware (AroundOperations) or
+// from an operation context mutator added after the limits, never before.
+func OperationCost(ctx context.Context) (int, bool) {
+	if !graphql.HasOperationContext(ctx) {
+		return 0, false
+	}
+	stats := extension.GetComplexityStats(ctx)
+	if stats == nil {
+		return 0, false
+	}
+	return stats.Complexity, true
 }
 
 // costWalker computes an operation's complexity.

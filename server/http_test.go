@@ -194,7 +194,7 @@ func TestGraphQL_WellFormedRequest(t *testing.T) {
 		{"NullOptionals", `{"query":"{ __typename }","variables":null,"operationName":null,"extensions":null}`, `{"__typename":"Query"}`},
 		{"EmptyVariables", `{"query":"{ __typename }","variables":{}}`, `{"__typename":"Query"}`},
 		{"ExtensionsMap", `{"query":"{ __typename }","extensions":{"some":"value"}}`, `{"__typename":"Query"}`},
-		{"UnknownMembersIgnored", `{"query":"{ __typename }","qeury":"x","id":"42","documentId":7}`, `{"__typename":"Query"}`},
+		{"UnknownMembersIgnored", `{"query":"{ __typename }","qeury":"x","id":"42","doc_id":7}`, `{"__typename":"Query"}`},
 		{"VariablesMap", `{"query":"query ($skip: Boolean!) { __typename @skip(if: $skip) }","variables":{"skip":true}}`, `{}`},
 		{"OperationNameSelects", `{"query":"query A { a: __typename } query B { b: __typename }","operationName":"B"}`, `{"b":"Query"}`},
 		{"UTF8Comment", `{"query":"{ __typename } # ünïcödé ✓"}`, `{"__typename":"Query"}`},
@@ -514,8 +514,8 @@ func TestGraphQL_ResponseHeaders(t *testing.T) {
 func TestGraphQL_BodyLimit(t *testing.T) {
 	small, _ := newServer(t, func(c *server.Config) { c.BodyLimit = 100 })
 	defaults, _ := newServer(t, nil)
-	padded := func(n int) string { // a valid request of exactly n bytes
-		head, tail := `{"query":"{ __typename }`, `"}`
+	padded := func(n int) string { // a valid request of exactly n bytes, padded outside the document (see MaxDocumentBytes)
+		head, tail := `{"query":"{ __typename }"`, `}`
 		return head + strings.Repeat(" ", n-len(head)-len(tail)) + tail
 	}
 	for _, tc := range []struct {

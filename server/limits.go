@@ -8,15 +8,15 @@ import (
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
-	"github.com/99designs/gqlgen/graphql/errcode"
+	"github.com/99designs/gqlgen/graphql/handler"
 	"github.com/vektah/gqlparser/v2/ast"
-	"github.com/vektah/gqlparser/v2/gqlerror"
 )
 
-// Defaults of the limits in Config. Every operation is bounded before it runs
-// (depth, complexity) and while it runs (time), so that no single request,
-// however it is written, can hold the server's resources for long; per-caller
-// cost budgets come on top of these.
+// Defaults of the limits in Config. Every operation is bounded before it is
+// validated (the document's size and shape, depth included, and the
+// variables' size), before it runs (complexity) and while it runs (time), so
+// that no single request, however it is written, can hold the server's
+// resources for long; per-caller cost budgets come on top of these.
 const (
 	// DefaultComplexityLimit is the complexity an operation may have (see
 	// costLimit): by default 1 per field plus its children's, and what the
@@ -32,39 +32,85 @@ const (
 	DefaultMaxDepth = 15
 	// DefaultOperationTimeout is how long a query or mutation may run.
 	DefaultOperationTimeout = 15 * time.Second
+
+	// DefaultMaxDocumentBytes is the longest document, in bytes: a
+	// hundred times the tour's largest query, and fifteen times the IDE's
+	// introspection query. It is checked before the document is read, and
+	// apart from the body limit, which also bounds the variables.
+	DefaultMaxDocumentBytes = 32 << 10
+	// DefaultMaxTokens is how many tokens (names, values, punctuation) a
+	// document may have; the IDE's introspection query has about 300.
+	DefaultMaxTokens = 5000
+	// DefaultMaxNesting is how deeply selection sets, lists, input objects
+	// and list types may nest in a document's text, and lists and objects
+	// in a variable's value. The IDE's introspection query nests 12 levels.
+	DefaultMaxNesting = 32
+	// DefaultMaxFragments is how many fragments a document may define.
+	DefaultMaxFragments = 100
+	// DefaultMaxAliases is how many aliased fields an operation may
+	// select, counting a fragment's once per spread.
+	DefaultMaxAliases = 100
+	// DefaultMaxRootFields is how many fields an operation may select at
+	// its root, fragments included.
+	DefaultMaxRootFields = 20
+	// DefaultMaxRepeatedFields is how many times a document's fields may
+	// repeat a response name already selected in the same selection set
+	// (directly or through fragments). A few are normal (two fragments
+	// that both select id); validation compares each such field with the
+	// others of its name, so thousands take seconds.
+	DefaultMaxRepeatedFields = 50
+	// DefaultMaxVariableValues is how many values (scalars, lists and
+	// objects) a request's variables may hold together: ten pages of asset
+	// ids.
+	DefaultMaxVariableValues = 1000
 )
 
-// depthLimit refuses operations whose fields nest deeper than max, before
-// execution and before the complexity is computed. The schema has cycles
-// (Asset.latestSignal.asset...), so without it a short document can ask for
-// an arbitrarily deep response. The refusal is a validation error (spec
-// "Validation": a server MAY apply additional rules): the document is what
-// is wrong, and it answers 400 with application/graphql-response+json.
-type depthLimit struct {
-	max int
+// setInputLimitDefaults replaces the zero values of the document and
+// variable limits with their defaults.
+func (c *Config) setInputLimitDefaults() {
+	for _, l := range []struct {
+		p   *int
+		def int
+	}{
+		{&c.MaxDocumentBytes, DefaultMaxDocumentBytes},
+		{&c.MaxTokens, DefaultMaxTokens},
+		{&c.MaxNesting, DefaultMaxNesting},
+		{&c.MaxFragments, DefaultMaxFragments},
+		{&c.MaxAliases, DefaultMaxAliases},
+		{&c.MaxRootFields, DefaultMaxRootFields},
+		{&c.MaxRepeatedFields, DefaultMaxRepeatedFields},
+		{&c.MaxVariableValues, DefaultMaxVariableValues},
+	} {
+		if *l.p == 0 {
+			*l.p = l.def
+		}
+	}
 }
 
-var _ interface {
-	graphql.HandlerExtension
-	graphql.OperationContextMutator
-} = depthLimit{}
-
-// ExtensionName names the extension for gqlgen.
-func (depthLimit) ExtensionName() string { return "DepthLimit" }
-
-// Validate accepts every schema.
-func (depthLimit) Validate(graphql.ExecutableSchema) error { return nil }
-
-// MutateOperationContext refuses the operation if it is too deep.
-func (l depthLimit) MutateOperationContext(_ context.Context, opCtx *graphql.OperationContext) *gqlerror.Error {
-	op := opCtx.Operation
-	depth := selectionDepth(opCtx.Doc, op.SelectionSet, map[string]int{})
-	if depth <= l.max {
-		return nil
+// useInputLimits installs the checks every document and every request's
+// variables go through before gqlgen parses and validates them (see
+// documentLimits and variableLimits), and the parser's token limit for
+// gqlgen's own parse. It returns the document limits, which the GET
+// transport applies to its own early parse too. It must run after the
+// persisted documents are resolved: the limits apply to the text that runs.
+func useInputLimits(srv *handler.Server, cfg *Config, cache graphql.Cache[*ast.QueryDocument]) *documentLimits {
+	doc := &documentLimits{
+		cache:          cache,
+		maxBytes:       cfg.MaxDocumentBytes,
+		maxTokens:      cfg.MaxTokens,
+		maxNesting:     cfg.MaxNesting,
+		maxFragments:   cfg.MaxFragments,
+		maxAliases:     cfg.MaxAliases,
+		maxRootFields:  cfg.MaxRootFields,
+		maxDepth:       cfg.MaxDepth,
+		maxRepetitions: cfg.MaxRepeatedFields,
 	}
-	err := gqlerror.ErrorPosf(op.Position, "the operation is %d levels deep; the limit is %d", depth, l.max)
-	errcode.Set(err, errcode.ValidationFailed)
-	return err
+	srv.Use(doc)
+	srv.Use(variableLimits{maxValues: cfg.MaxVariableValues, maxNesting: cfg.MaxNesting})
+	if cfg.MaxTokens > 0 {
+		srv.SetParserTokenLimit(cfg.MaxTokens)
+	}
+	return doc
 }
 
 // selectionDepth is how many levels of fields set selects, looking through
@@ -74,8 +120,9 @@ func (l depthLimit) MutateOperationContext(_ context.Context, opCtx *graphql.Ope
 // introspection query is deeper than any useful data query. Each fragment's
 // depth is computed once (depths maps its name), which keeps documents that
 // spread fragments many times linear, and a fragment met again while its own
-// depth is being computed (a cycle, which validation has already refused)
-// counts as nothing.
+// depth is being computed (a cycle, which validation refuses after this has
+// run, in documentLimits) counts as nothing. The fragment a name means is the
+// first of that name, as everywhere else.
 func selectionDepth(doc *ast.QueryDocument, set ast.SelectionSet, depths map[string]int) int {
 	deepest := 0
 	for _, sel := range set {

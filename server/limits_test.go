@@ -97,7 +97,10 @@ func TestLimits_MaxDepth(t *testing.T) {
 		{"Default1000Levels", nil, nested(1000), refused, "the operation is 1000 levels deep; the limit is 15"},
 		{"DefaultAtLimit", nil, nested(15), "", ""},
 		{"DefaultOverLimit", nil, nested(16), refused, "the operation is 16 levels deep; the limit is 15"},
-		{"Off", depth(-1), nested(1000), "", ""},
+		// The nesting limit bounds the text as well; with both off, only
+		// gqlparser's own 1000 levels remain.
+		{"Off", func(c *server.Config) { c.MaxDepth, c.MaxNesting = -1, -1 }, nested(1000), "", ""},
+		{"OffNestingStillBounds", depth(-1), nested(1000), refused, "nests selection sets, lists and input objects 1000 levels deep; the limit is 32"},
 		{"Configured", depth(3), `{ asset(id: "x") { latestSignal { asset { id } } } }`, refused, "4 levels deep; the limit is 3"},
 		{"ThroughFragments", depth(3), `{ asset(id: "x") { ...F } } fragment F on Asset { latestSignal { ...G } } fragment G on Signal { asset { id } }`, refused, "4 levels deep"},
 		{"ThroughInlineFragments", depth(3), `{ asset(id: "x") { ... on Asset { latestSignal { ... { asset { id } } } } } }`, refused, "4 levels deep"},
@@ -119,6 +122,11 @@ func TestLimits_MaxDepth(t *testing.T) {
 
 func TestLimits_Complexity(t *testing.T) {
 	limit := func(n int) func(*server.Config) { return func(c *server.Config) { c.ComplexityLimit = n } }
+	// fanOut's documents repeat __typename 2^n times: off the limit that
+	// refuses them before validation, they test the cost walker.
+	fanOutLimit := func(n int) func(*server.Config) {
+		return func(c *server.Config) { c.ComplexityLimit, c.MaxRepeatedFields = n, -1 }
+	}
 	const refused = "COST_LIMIT_EXCEEDED"
 	for _, tc := range []struct {
 		limitCase
@@ -128,10 +136,10 @@ func TestLimits_Complexity(t *testing.T) {
 		{limitCase{"OverLimit", limit(3), `{ a: __typename b: __typename c: __typename d: __typename }`, refused, "the operation costs 4; the limit is 3"}, 4, 3},
 		// assets, edges, node and id: 1 each, without complexity functions.
 		{limitCase{"NestedFieldsCount", limit(3), `{ assets { edges { node { id } } } }`, refused, "the operation costs 4; the limit is 3"}, 4, 3},
-		{limitCase{"Default", nil, fanOut(16), refused, "the operation costs 65536; the limit is 50000"}, 65536, 50000},
+		{limitCase{"Default", fanOutLimit(0), fanOut(16), refused, "the operation costs 65536; the limit is 50000"}, 65536, 50000},
 		// gqlgen's own calculation would walk 2^64 fragment spreads here.
-		{limitCase{"FragmentFanOutSaturates", nil, fanOut(64), refused, "; the limit is 50000"}, 1 << 63, 50000},
-		{limitCase{"Off", limit(-1), fanOut(64), "", ""}, 0, 0},
+		{limitCase{"FragmentFanOutSaturates", fanOutLimit(0), fanOut(64), refused, "; the limit is 50000"}, 1 << 63, 50000},
+		{limitCase{"Off", fanOutLimit(-1), fanOut(64), "", ""}, 0, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			errs := tc.run(t)

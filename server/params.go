@@ -55,7 +55,7 @@ func decodeBody(body []byte) (map[string]json.RawMessage, *requestError) {
 // ignored; a parameter given twice is ambiguous and refused.
 func queryFields(values url.Values) (map[string]json.RawMessage, *requestError) {
 	fields := make(map[string]json.RawMessage, 4)
-	for _, name := range [...]string{paramQuery, paramOperationName, paramVariables, paramExtensions} {
+	for _, name := range [...]string{paramQuery, paramOperationName, paramVariables, paramExtensions, paramDocumentID} {
 		vs, ok := values[name]
 		if !ok {
 			continue
@@ -70,8 +70,9 @@ func queryFields(values url.Values) (map[string]json.RawMessage, *requestError) 
 		switch name {
 		case paramQuery:
 			fields[name] = jsonString(v)
-		case paramOperationName:
-			// Spec "GET": an empty operationName is the same as none.
+		case paramOperationName, paramDocumentID:
+			// Spec "GET": an empty operationName is the same as none; so
+			// is an empty documentId.
 			if v != "" {
 				fields[name] = jsonString(v)
 			}
@@ -89,22 +90,23 @@ func queryFields(values url.Values) (map[string]json.RawMessage, *requestError) 
 
 // parseParams checks the request parameters' types (spec "Request
 // Parameters") and returns them typed for gqlgen. It is the one place both
-// transports validate a request: query is required and a string;
-// operationName, if present, a string; variables and extensions, if present,
-// objects. null for an optional parameter is the same as leaving it out.
-// Other members are ignored: spec "JSON Encoding" reserves them.
+// transports validate a request: query is required and a string, unless the
+// request names a persisted document (documentId, or
+// extensions.persistedQuery; see persistedDocuments); operationName, if
+// present, a string; variables and extensions, if present, objects. null for
+// an optional parameter is the same as leaving it out. Other members are
+// ignored: spec "JSON Encoding" reserves them.
 func parseParams(fields map[string]json.RawMessage) (*graphql.RawParams, *requestError) {
 	p := &graphql.RawParams{}
 
-	q, ok := fields[paramQuery]
-	if !ok {
-		return nil, badRequest("request parameter \"query\" is missing: it must hold the GraphQL document as a string")
-	}
-	if k := jsonKind(q); k != "a string" {
-		return nil, badRequest("request parameter \"query\" must be a string, not %s", k)
-	}
-	if err := json.Unmarshal(q, &p.Query); err != nil {
-		return nil, badRequest("request parameter \"query\" is not a valid JSON string: %v", err)
+	q, hasQuery := fields[paramQuery]
+	if hasQuery {
+		if k := jsonKind(q); k != "a string" {
+			return nil, badRequest("request parameter \"query\" must be a string, not %s", k)
+		}
+		if err := json.Unmarshal(q, &p.Query); err != nil {
+			return nil, badRequest("request parameter \"query\" is not a valid JSON string: %v", err)
+		}
 	}
 
 	if v, ok := given(fields, paramOperationName); ok {
@@ -117,11 +119,17 @@ func parseParams(fields map[string]json.RawMessage) (*graphql.RawParams, *reques
 	}
 
 	var re *requestError
-	if p.Variables, re = objectParam(fields, paramVariables); re != nil {
+	if p.Variables, re = variablesParam(fields); re != nil { // decoded by variableLimits
 		return nil, re
 	}
 	if p.Extensions, re = objectParam(fields, paramExtensions); re != nil {
 		return nil, re
+	}
+	if re = readDocumentID(fields, p); re != nil {
+		return nil, re
+	}
+	if !hasQuery && !refersToDocument(p) {
+		return nil, badRequest("request parameter \"query\" is missing: it must hold the GraphQL document as a string (or send a persisted document's id)")
 	}
 	return p, nil
 }
@@ -147,6 +155,11 @@ func objectParam(fields map[string]json.RawMessage, name string) (map[string]any
 	}
 	if k := jsonKind(v); k != "an object" {
 		return nil, badRequest("request parameter %q must be an object or null, not %s", name, k)
+	}
+	// Protocol metadata (persistedQuery) is a few values: bound the
+	// decoding, which costs a microsecond a value, before it starts.
+	if values, nesting := jsonShape(v, maxObjectParamValues, maxObjectParamNesting); values > maxObjectParamValues || nesting > maxObjectParamNesting {
+		return nil, badRequest("request parameter %q holds more than %d values or nests more than %d levels deep", name, maxObjectParamValues, maxObjectParamNesting)
 	}
 	dec := json.NewDecoder(bytes.NewReader(v))
 	dec.UseNumber()

@@ -19,6 +19,9 @@ import (
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
 	"github.com/vektah/gqlparser/v2/ast"
+
+	"github.com/marketgraph/marketgraph/auth"
+	"github.com/marketgraph/marketgraph/ratelimit"
 )
 
 // Defaults for the zero values of Config.
@@ -67,14 +70,15 @@ type Config struct {
 	// error's extensions, and 400 with application/graphql-response+json.
 	// 0 means DefaultComplexityLimit, a negative value turns the limit off.
 	// It bounds what one request can ask for; budgets per caller come on
-	// top, and can read the cost with extension.GetComplexityStats.
+	// top, and read the cost with OperationCost, which is computed even
+	// with the limit off.
 	ComplexityLimit int
 	// MaxDepth caps how deeply an operation's fields nest, fragments
 	// included and introspection fields not counted. The schema has cycles
 	// (asset → latestSignal → asset ...), so a short document could ask for
-	// an arbitrarily deep answer; a deeper operation is refused as
-	// GRAPHQL_VALIDATION_FAILED before its complexity is computed or
-	// anything runs. 0 means DefaultMaxDepth, a negative value turns the
+	// an arbitrarily deep answer; a document with a deeper operation is
+	// refused as GRAPHQL_VALIDATION_FAILED before it is validated (see
+	// documentLimits). 0 means DefaultMaxDepth, a negative value turns the
 	// limit off.
 	MaxDepth int
 	// OperationTimeout bounds how long a query or mutation runs: resolvers,
@@ -86,6 +90,34 @@ type Config struct {
 	// bounded. 0 means DefaultOperationTimeout, a negative value means no
 	// limit.
 	OperationTimeout time.Duration
+
+	// Limits on the document and the variables, checked before gqlgen
+	// parses and validates them, since validation is where a short hostile
+	// document costs most (see documentLimits and variableLimits). A
+	// document over one is refused as GRAPHQL_VALIDATION_FAILED, variables
+	// over one as BAD_USER_INPUT, both naming the limit, with 400 under
+	// application/graphql-response+json, on every transport. For each, 0
+	// means its default (DefaultMaxDocumentBytes, ...), a negative value
+	// turns it off.
+	//
+	// MaxDocumentBytes caps the document's length (the body limit caps the
+	// whole request); MaxTokens its tokens (names, values, punctuation);
+	// MaxNesting how deeply selection sets, lists, input objects and list
+	// types nest in its text, and lists and objects in each variable;
+	// MaxFragments the fragments it defines. MaxAliases caps the aliased
+	// fields of an operation and MaxRootFields its root fields, both
+	// counting a fragment's once per spread. MaxRepeatedFields caps how
+	// many times the document's fields repeat a response name already
+	// selected in the same selection set. MaxVariableValues caps the
+	// values (scalars, lists, objects) all variables hold together.
+	MaxDocumentBytes  int
+	MaxTokens         int
+	MaxNesting        int
+	MaxFragments      int
+	MaxAliases        int
+	MaxRootFields     int
+	MaxRepeatedFields int
+	MaxVariableValues int
 
 	// AllowedOrigins are the browser origins ("https://app.example.com",
 	// matched exactly, case aside) that may open a WebSocket; upgrades
@@ -127,6 +159,45 @@ type Config struct {
 	// behind trusted proxies; nil uses the peer's address. Streams of
 	// anonymous callers are counted per address.
 	ClientIP func(*http.Request) string
+
+	// Auth identifies callers from their Authorization or X-API-Key
+	// header and, on a WebSocket, from the connection_init payload (when
+	// Authenticate is nil). Bad credentials are refused with 401
+	// UNAUTHENTICATED; no credentials means an anonymous caller. nil: every
+	// caller is anonymous.
+	Auth Authenticator
+	// RateLimit is HTTP middleware limiting requests per caller, run
+	// after Auth so it can key on the account (ratelimit.Limiter.Handler).
+	// A WebSocket counts as one request. nil: no limit.
+	RateLimit func(http.Handler) http.Handler
+	// Costs is the per-caller budget of query cost per minute: each
+	// operation spends its cost (see costBudget). nil: no budget.
+	Costs *ratelimit.Costs
+	// AnonymousScopes are the scopes of callers without credentials: read
+	// and subscribe in dev mode or with -anonymous-read, none otherwise.
+	// When both Auth and AnonymousScopes are nil, access control is off and
+	// anonymous callers hold every scope (tests and embedding).
+	AnonymousScopes []auth.Scope
+	// CORSAllowCredentials lets browsers send cookies cross-origin to the
+	// AllowedOrigins. Off by default: callers authenticate with headers.
+	CORSAllowCredentials bool
+
+	// APQCache holds the documents of automatic persisted queries, by the
+	// SHA-256 of their text: persisted.Redis to share them between
+	// replicas. nil means an in-process LRU of DefaultAPQCacheSize
+	// documents. DisableAPQ turns automatic persisted queries off: a hash
+	// alone is then refused with PERSISTED_QUERY_NOT_SUPPORTED.
+	APQCache   graphql.Cache[string]
+	DisableAPQ bool
+	// TrustedDocuments are documents clients may name by id (documentId,
+	// or extensions.persistedQuery.sha256Hash) instead of sending them:
+	// persisted.LoadManifest reads them from Apollo's or Relay's manifest.
+	// With PersistedOnly they are the only documents that run, on every
+	// transport: a free-form query or an unlisted id is refused with
+	// PERSISTED_QUERY_REQUIRED, and APQ is off. PersistedOnly without
+	// TrustedDocuments panics. See persistedDocuments.
+	TrustedDocuments map[string]string
+	PersistedOnly    bool
 }
 
 // Handler serves every endpoint; see New.
@@ -167,6 +238,7 @@ func New(cfg Config) *Handler {
 	if cfg.MaxDepth == 0 {
 		cfg.MaxDepth = DefaultMaxDepth
 	}
+	cfg.setInputLimitDefaults()
 	if cfg.OperationTimeout == 0 {
 		cfg.OperationTimeout = DefaultOperationTimeout
 	}
@@ -189,6 +261,9 @@ func New(cfg Config) *Handler {
 		cfg.StreamWriteTimeout = DefaultStreamWriteTimeout
 	}
 	streams := newStreams(cfg.MaxConnectionsPerCaller)
+	if cfg.Authenticate == nil && cfg.Auth != nil {
+		cfg.Authenticate = initAuthenticator(cfg.Auth, cfg.Logger)
+	}
 	log := cfg.Logger
 
 	r := chi.NewRouter()
@@ -200,7 +275,15 @@ func New(cfg Config) *Handler {
 		limitBody(cfg.BodyLimit),
 	)
 	r.MethodNotAllowed(methodNotAllowed(r))
-	r.Handle(GraphQLPath, graphqlMethods(checkOrigin(&cfg, newGraphQL(&cfg, streams))))
+	r.Use(corsHandler(&cfg))
+	var gql http.Handler = graphqlMethods(checkOrigin(&cfg, newGraphQL(&cfg, streams)))
+	if cfg.RateLimit != nil {
+		gql = cfg.RateLimit(gql)
+	}
+	if cfg.Auth != nil {
+		gql = authenticate(cfg.Auth, log)(gql)
+	}
+	r.Handle(GraphQLPath, gql)
 	if cfg.Playground {
 		r.Method(http.MethodGet, "/playground", playgroundHandler(GraphQLPath))
 		r.Method(http.MethodGet, ideAssetPath+"*", ideAssetHandler())
@@ -238,27 +321,33 @@ func newGraphQL(cfg *Config, streams *streams) *handler.Server {
 	srv.SetErrorPresenter(shared.present)
 	srv.SetRecoverFunc(shared.recover)
 	srv.SetValidationRulesFn(validationRules)
+	srv.Use(newPersistedDocuments(cfg)) // resolves document ids before anything parses
+	shared.limits = useInputLimits(srv, cfg, cache)
 
 	// Operation context mutators run in this order, after validation and
 	// variable coercion, before execution: what is wrong with the input
 	// first, then what the server will not do.
+	// Who may ask comes before anything about what is asked.
+	anonymous := cfg.AnonymousScopes
+	if cfg.Auth == nil && anonymous == nil {
+		anonymous = auth.AllScopes
+	}
+	srv.Use(scopeGuard{anonymous: anonymous, log: cfg.Logger})
 	srv.Use(variableCheck{schema: cfg.Schema.Schema()})
 	if cfg.Introspection {
 		srv.Use(extension.Introspection{})
 	} else {
 		srv.Use(introspectionGuard{})
 	}
-	if cfg.MaxDepth > 0 {
-		srv.Use(depthLimit{max: cfg.MaxDepth})
-	}
-	if cfg.ComplexityLimit > 0 {
-		srv.Use(costLimit{es: cfg.Schema, limit: cfg.ComplexityLimit})
-	}
+	srv.Use(costLimit{es: cfg.Schema, limit: cfg.ComplexityLimit}) // computes the cost even when off
 
 	// Operation middleware: the first is outermost, so the operation's
 	// context, and the loaders made from it, carry the deadline.
 	if cfg.OperationTimeout > 0 {
 		srv.AroundOperations(timeLimit(cfg.OperationTimeout))
+	}
+	if cfg.Costs != nil {
+		srv.AroundOperations(costBudget(cfg.Costs, cfg.Logger))
 	}
 	if opCtx := cfg.OperationContext; opCtx != nil {
 		srv.AroundOperations(func(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {

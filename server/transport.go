@@ -20,6 +20,7 @@ import (
 // the request parameters have been read, checked and typed.
 type httpTransport struct {
 	cache   graphql.Cache[*ast.QueryDocument]
+	limits  *documentLimits // for GET's early parse; nil: none
 	present graphql.ErrorPresenterFunc
 	recover graphql.RecoverFunc
 }
@@ -82,6 +83,12 @@ func (t *httpTransport) execute(w http.ResponseWriter, r *http.Request, exec gra
 	opCtx, errs := exec.CreateOperationContext(ctx, params)
 	if len(errs) > 0 {
 		t.requestErrors(ctx, w, exec, opCtx, errs, params.OperationName, media)
+		return
+	}
+	if op := opCtx.Operation.Operation; r.Method == http.MethodGet && op != ast.Query {
+		// A persisted document named by id is known only now: the GET
+		// transport's own check (getTransport.Do) could not see it.
+		writeRequestError(w, media, notSafeForGET(op))
 		return
 	}
 	if err := unsupportedOperation(opCtx); err != nil {

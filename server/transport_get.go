@@ -6,7 +6,6 @@ import (
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2/ast"
-	"github.com/vektah/gqlparser/v2/parser"
 )
 
 // getTransport serves GraphQL over HTTP GET (spec "GET"): the request
@@ -48,12 +47,7 @@ func (t getTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.Gr
 	// invalid mutation document is refused for its method first.
 	// Subscriptions are refused likewise: they are not safe to replay either.
 	if op := t.operationType(r.Context(), params); op == ast.Mutation || op == ast.Subscription {
-		writeRequestError(w, media, &requestError{
-			status:  http.StatusMethodNotAllowed,
-			code:    codeMethodNotAllowed,
-			message: "GET can only execute query operations: send " + string(op) + " operations with POST",
-			allow:   http.MethodPost,
-		})
+		writeRequestError(w, media, notSafeForGET(op))
 		return
 	}
 	params.ReadTime = graphql.TraceTiming{Start: start, End: graphql.Now()}
@@ -66,9 +60,9 @@ func (t getTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.Gr
 func (t getTransport) operationType(ctx context.Context, params *graphql.RawParams) ast.Operation {
 	doc, ok := t.cache.Get(ctx, params.Query)
 	if !ok {
-		var err error
-		doc, err = parser.ParseQuery(&ast.Source{Input: params.Query})
-		if err != nil {
+		// A document over the size or token limit is left unread here:
+		// documentLimits refuses it when the request is executed.
+		if doc = t.limits.parsed(params.Query); doc == nil {
 			return ""
 		}
 	}
@@ -77,4 +71,14 @@ func (t getTransport) operationType(ctx context.Context, params *graphql.RawPara
 		return ""
 	}
 	return op.Operation
+}
+
+// notSafeForGET answers a GET that selects a mutation or subscription.
+func notSafeForGET(op ast.Operation) *requestError {
+	return &requestError{
+		status:  http.StatusMethodNotAllowed,
+		code:    codeMethodNotAllowed,
+		message: "GET can only execute query operations: send " + string(op) + " operations with POST",
+		allow:   http.MethodPost,
+	}
 }

@@ -49,6 +49,7 @@
 //     UpsertCandles, the first for InsertSignals. Writing the same rows
 //     again changes nothing. InsertSignals returns the inserted signals
 //     with times in UTC to the microsecond.
+//   - marketgraph.AccountStore: see accounts.go.
 package storetest
 
 import (
@@ -69,6 +70,7 @@ func Run(t *testing.T, newStore func(t *testing.T) marketgraph.Store) {
 	t.Helper()
 	t.Run("Load", func(t *testing.T) { testLoad(t, newStore) })
 	t.Run("Write", func(t *testing.T) { testWrite(t, newStore) })
+	t.Run("Accounts", func(t *testing.T) { testAccounts(t, newStore) })
 
 	s := newStore(t)
 	if err := s.Load(context.Background(), Fixture()); err != nil {

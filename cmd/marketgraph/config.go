@@ -58,10 +58,17 @@ type config struct {
 	MaxConnsPerCaller  int           // serve -max-connections-per-caller, MARKETGRAPH_MAX_CONNECTIONS_PER_CALLER
 	StreamWriteTimeout time.Duration // serve -stream-write-timeout, MARKETGRAPH_STREAM_WRITE_TIMEOUT
 
+	Access    accessConfig    // serve's access control (access.go)
+	Persisted persistedConfig // serve's persisted documents (persisted.go)
+	Limits    limitsConfig    // serve's limits on documents and variables (limits.go)
+
 	RedisURL string        // -redis-url, REDIS_URL (secret: may hold a password)
 	Ingest   bool          // serve -ingest, MARKETGRAPH_INGEST
 	Tick     time.Duration // -tick, MARKETGRAPH_TICK
 	Track    string        // -track, MARKETGRAPH_TRACK
+
+	ResumeWindow time.Duration // -resume-window, MARKETGRAPH_RESUME_WINDOW
+	ResumeBuffer int           // -resume-buffer, MARKETGRAPH_RESUME_BUFFER (0: enough for the window at -tick)
 
 	Top    int    // sync-assets -top, MARKETGRAPH_SYNC_TOP
 	Days   int    // backfill -days, MARKETGRAPH_BACKFILL_DAYS
@@ -115,12 +122,21 @@ func parseConfig(cmd string, args []string, getenv func(string) string, stderr i
 		fs.IntVar(&c.MaxSubsPerConn, "max-subscriptions-per-connection", e.int("MARKETGRAPH_MAX_SUBSCRIPTIONS_PER_CONNECTION", server.DefaultMaxSubscriptionsPerConnection), "operations running at once on one WebSocket; one more is refused with RATE_LIMITED (MARKETGRAPH_MAX_SUBSCRIPTIONS_PER_CONNECTION; negative: no limit)")
 		fs.IntVar(&c.MaxConnsPerCaller, "max-connections-per-caller", e.int("MARKETGRAPH_MAX_CONNECTIONS_PER_CALLER", server.DefaultMaxConnectionsPerCaller), "WebSockets and event streams one account (or anonymous address) holds open; one more is closed with 1013 or answered 429 (MARKETGRAPH_MAX_CONNECTIONS_PER_CALLER; negative: no limit)")
 		fs.DurationVar(&c.StreamWriteTimeout, "stream-write-timeout", e.duration("MARKETGRAPH_STREAM_WRITE_TIMEOUT", server.DefaultStreamWriteTimeout), "how long one message to a WebSocket or event stream may take; a client that stops reading is disconnected with 1008 (MARKETGRAPH_STREAM_WRITE_TIMEOUT)")
+		c.Access.flags(fs, &e)
+		c.Persisted.flags(fs, &e)
+		c.Limits.flags(fs, &e)
 	}
 	if cmd == "serve" || cmd == "ingest" {
 		fs.StringVar(&c.RedisURL, "redis-url", e.str("REDIS_URL", ""), "Redis URL for the event bus shared by replicas; empty: in-process bus (REDIS_URL)")
 		fs.DurationVar(&c.Tick, "tick", e.duration("MARKETGRAPH_TICK", 0), "ingest tick: one batched quote call each; 0: 1s on the simulator, 10s on coingecko (MARKETGRAPH_TICK)")
 		fs.StringVar(&c.Track, "track", e.str("MARKETGRAPH_TRACK", ""), "comma-separated asset ids to ingest; empty: the top 100 of the catalog (MARKETGRAPH_TRACK)")
 		fs.StringVar(&c.Provider, "provider", e.str("MARKETGRAPH_PROVIDER", providerSimulator), "where quotes come from: simulator or coingecko (MARKETGRAPH_PROVIDER)")
+	}
+	if cmd == "serve" || cmd == "ingest" {
+		// The window is the resolvers' (serve); the buffer is applied by
+		// whoever publishes (serve or ingest), so both take both.
+		fs.DurationVar(&c.ResumeWindow, "resume-window", e.duration("MARKETGRAPH_RESUME_WINDOW", defaultResumeWindow), "how far back priceTicks(resumeFrom:) replays missed ticks; older gaps get the current state (MARKETGRAPH_RESUME_WINDOW)")
+		fs.IntVar(&c.ResumeBuffer, "resume-buffer", e.int("MARKETGRAPH_RESUME_BUFFER", 0), "ticks retained per asset for resumption; 0: enough for -resume-window at -tick (MARKETGRAPH_RESUME_BUFFER)")
 	}
 	// sync-assets and backfill call the CoinGecko-compatible API whatever
 	// -provider says: the simulator has no catalog or history to offer.
@@ -179,10 +195,46 @@ func parseConfig(cmd string, args []string, getenv func(string) string, stderr i
 	if err := c.validate(); err != nil {
 		return nil, err
 	}
+	if cmd == "serve" {
+		if err := c.Access.validate(); err != nil {
+			return nil, err
+		}
+		if err := c.Persisted.validate(); err != nil {
+			return nil, err
+		}
+		if err := c.Limits.validate(); err != nil {
+			return nil, err
+		}
+	}
 	if err := c.validateBatch(cmd); err != nil {
 		return nil, err
 	}
+	if err := c.validateResume(cmd); err != nil {
+		return nil, err
+	}
 	return c, nil
+}
+
+// Bounds of the resumption settings.
+const (
+	defaultResumeWindow = 5 * time.Minute
+	maxResumeWindow     = 24 * time.Hour
+	maxResumeBuffer     = 100_000
+)
+
+// validateResume checks -resume-window and -resume-buffer, which serve and
+// ingest have.
+func (c *config) validateResume(cmd string) error {
+	if cmd != "serve" && cmd != "ingest" {
+		return nil
+	}
+	switch {
+	case c.ResumeWindow < time.Second || c.ResumeWindow > maxResumeWindow:
+		return fmt.Errorf("-resume-window / MARKETGRAPH_RESUME_WINDOW: must be between 1s and %s, got %s", maxResumeWindow, c.ResumeWindow)
+	case c.ResumeBuffer < 0 || c.ResumeBuffer > maxResumeBuffer:
+		return fmt.Errorf("-resume-buffer / MARKETGRAPH_RESUME_BUFFER: must be between 1 and %d ticks per asset, or 0 for enough to cover -resume-window, got %d", maxResumeBuffer, c.ResumeBuffer)
+	}
+	return nil
 }
 
 func (c *config) validate() error {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -29,6 +30,18 @@ func tickInterval(cfg *config) time.Duration {
 		return 10 * time.Second
 	}
 	return ingest.DefaultInterval
+}
+
+// resumeBuffer is -resume-buffer, or by default as many ticks per asset as
+// -resume-window holds at this process's tick, and a tenth more: ticks are
+// published by a ticker, which can fire early after a slow tick.
+func resumeBuffer(cfg *config) int {
+	if cfg.ResumeBuffer > 0 {
+		return cfg.ResumeBuffer
+	}
+	window := cmp.Or(cfg.ResumeWindow, defaultResumeWindow)
+	n := int((window + tickInterval(cfg) - 1) / tickInterval(cfg))
+	return min(n+n/10+1, maxResumeBuffer)
 }
 
 // trackedAssets is -track as the pipeline's Assets function: nil (the top
@@ -90,11 +103,15 @@ func runIngest(ctx context.Context, cfg *config, log *slog.Logger, stdout io.Wri
 // newBus is the event bus: Redis when REDIS_URL is set, so that every
 // replica's subscribers see the events of the one that ingests; in-process
 // otherwise. The component reports the Redis connection to /readyz.
+//
+// Either bus retains the newest price ticks of each asset, for
+// subscriptions that resume; signals are not replayed, so not retained.
 func newBus(ctx context.Context, cfg *config, log *slog.Logger) (pubsub.Bus, server.Component, error) {
+	retain := pubsub.Retention{Count: resumeBuffer(cfg), Prefixes: []string{marketgraph.TickTopic("")}}
 	if cfg.RedisURL == "" {
-		return pubsub.NewLocal(0), nil, nil
+		return pubsub.NewLocalRetaining(0, retain), nil, nil
 	}
-	b, err := pubsub.NewRedis(ctx, pubsub.RedisConfig{URL: cfg.RedisURL, Logger: log.With("component", "bus")})
+	b, err := pubsub.NewRedis(ctx, pubsub.RedisConfig{URL: cfg.RedisURL, Logger: log.With("component", "bus"), Retention: retain})
 	if err != nil {
 		return nil, nil, err
 	}

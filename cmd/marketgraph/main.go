@@ -1,7 +1,7 @@
 // Command marketgraph is the marketgraph GraphQL server and its operator
 // tools: serve (the default), migrate, seed, ingest, sync-assets, backfill,
-// fake-upstream and version. It is the only place that reads configuration
-// and wires the packages together.
+// fake-upstream, subload, apikey and version. It is the only place that reads
+// configuration and wires the packages together.
 package main
 
 import (
@@ -39,6 +39,8 @@ commands:
   backfill  fill HOUR and DAY candles from the provider's market charts (needs DATABASE_URL)
   fake-upstream
             serve a fake CoinGecko API (demo catalog, simulated prices) on -addr
+  subload   load-test live subscriptions: open -n sockets on a server, report latency and drops
+  apikey    create, list and revoke API keys (needs DATABASE_URL)
   version   print the version
 
 Run "marketgraph <command> -h" for the flags of a command.
@@ -59,6 +61,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "help":
 		fmt.Fprint(stdout, usage)
 		return nil
+	case cmdSubload:
+		return runSubload(ctx, args, getenv, stdout, stderr)
+	case "apikey":
+		return runAPIKey(ctx, args, getenv, stdout, stderr)
 	default:
 		fmt.Fprint(stderr, usage)
 		return fmt.Errorf("unknown command %q", cmd)

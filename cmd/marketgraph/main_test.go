@@ -154,6 +154,9 @@ func TestServe_Postgres(t *testing.T) {
 			t.Errorf("seed %d printed %q, want it to start with %q", i, out.String(), want)
 		}
 	}
+	// With DATABASE_URL the server is not in dev mode: anonymous reads are
+	// off unless enabled.
+	vars["MARKETGRAPH_ANONYMOUS_READ"] = "true"
 	base, stop := startServe(t, vars)
 	got := query(t, base, tourQuery)
 	if err := stop(); err != nil {

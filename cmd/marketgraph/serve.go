@@ -69,9 +69,14 @@ func runServe(ctx context.Context, cfg *config, log *slog.Logger, stdout io.Writ
 		defer func() { stopIngest(); <-done }()
 	}
 
-	handler := server.New(server.Config{
+	acc, err := buildAccess(ctx, cfg, store, log)
+	if err != nil {
+		return err
+	}
+	defer acc.close()
+	scfg := server.Config{
 		Schema: graph.NewExecutableSchema(graph.Config{
-			Resolvers:  resolvers.New(resolvers.Deps{Store: store, Log: log, Bus: bus}),
+			Resolvers:  resolvers.New(resolvers.Deps{Store: store, Log: log, Bus: bus, ResumeWindow: cfg.ResumeWindow}),
 			Complexity: resolvers.Complexity(),
 		}),
 		Logger: log,
@@ -97,9 +102,19 @@ func runServe(ctx context.Context, cfg *config, log *slog.Logger, stdout io.Writ
 		ComplexityLimit:               cfg.ComplexityLimit,
 		MaxDepth:                      cfg.MaxDepth,
 		OperationTimeout:              cfg.OpTimeout,
-		Playground:                    cfg.Dev,
-		Introspection:                 cfg.Dev,
-	})
+	}
+	// Who may call, how often and how much; also the playground and
+	// introspection switches, which default to dev mode.
+	acc.serverConfig(cfg, &scfg)
+	docs, apqCache, closeAPQ, err := persistedDocuments(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer closeAPQ()
+	scfg.TrustedDocuments, scfg.PersistedOnly = docs, cfg.Persisted.Only
+	scfg.APQCache, scfg.DisableAPQ = apqCache, !cfg.Persisted.APQ
+	cfg.Limits.apply(&scfg)
+	handler := server.New(scfg)
 
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {

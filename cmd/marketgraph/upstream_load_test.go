@@ -23,7 +23,10 @@ import (
 func TestUpstream_ConcurrentRequestsShareCalls(t *testing.T) {
 	fake, url := fakeUpstream(t)
 	base, stop := startServe(t, map[string]string{"MARKETGRAPH_PROVIDER": "coingecko", "MARKETGRAPH_PROVIDER_URL": url},
-		"-ingest=false", "-quote-ttl", "1m", "-provider-timeout", "20s", "-operation-timeout", "40s", "-write-timeout", "60s")
+		"-ingest=false", "-quote-ttl", "1m", "-provider-timeout", "20s", "-operation-timeout", "40s", "-write-timeout", "60s",
+		// 1,000 requests at once from one address: far past the anonymous
+		// limits, which are not what this test measures.
+		"-rate-anonymous", "1000000", "-cost-anonymous", "1000000000")
 	defer func() {
 		if err := stop(); err != nil {
 			t.Error(err)

@@ -1,0 +1,318 @@
+package persisted_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"io"
+	"log/slog"
+	"net"
+	"net/url"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/marketgraph/marketgraph/persisted"
+)
+
+// redisURL returns TEST_REDIS_URL, skipping the test without it (failing
+// under CI, where Redis must be there).
+func redisURL(t *testing.T) string {
+	t.Helper()
+	u := os.Getenv("TEST_REDIS_URL")
+	if u == "" {
+		if os.Getenv("CI") != "" {
+			t.Fatal("TEST_REDIS_URL is not set (required under CI)")
+		}
+		t.Skip("TEST_REDIS_URL is not set; skipping the Redis cache tests")
+	}
+	return u
+}
+
+// newRedis connects a cache under a key prefix of its own, deleted after
+// the test.
+func newRedis(t *testing.T, cfg persisted.RedisConfig) *persisted.Redis {
+	t.Helper()
+	if cfg.URL == "" {
+		cfg.URL = redisURL(t)
+	}
+	if cfg.Prefix == "" {
+		cfg.Prefix = "test:apq:" + rand.Text()[:12] + ":"
+	}
+	r, err := persisted.NewRedis(context.Background(), cfg)
+	if err != nil {
+		t.Fatalf("NewRedis: %v", err)
+	}
+	c := admin(t)
+	t.Cleanup(func() {
+		r.Close()
+		ctx := context.Background()
+		iter := c.Scan(ctx, 0, cfg.Prefix+"*", 1000).Iterator()
+		for iter.Next(ctx) {
+			c.Del(ctx, iter.Val())
+		}
+	})
+	return r
+}
+
+// admin is a plain client to inspect Redis from outside.
+func admin(t *testing.T) *redis.Client {
+	t.Helper()
+	opts, err := redis.ParseURL(redisURL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := redis.NewClient(opts)
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+func TestRedis(t *testing.T) {
+	ctx := context.Background()
+	prefix := "test:apq:" + rand.Text()[:12] + ":"
+	r := newRedis(t, persisted.RedisConfig{Prefix: prefix, TTL: time.Hour})
+	doc := `{ asset(id: "bitcoin") { symbol } }`
+	id := persisted.Hash(doc)
+
+	t.Run("RoundTrip", func(t *testing.T) {
+		if _, ok := r.Get(ctx, id); ok {
+			t.Fatal("hit before Add")
+		}
+		r.Add(ctx, id, doc)
+		if v, ok := r.Get(ctx, id); !ok || v != doc {
+			t.Fatalf("Get = %q, %t, want the document", v, ok)
+		}
+	})
+	t.Run("KeyPrefixAndTTL", func(t *testing.T) {
+		c := admin(t)
+		if err := c.Expire(ctx, prefix+id, time.Minute).Err(); err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := r.Get(ctx, id); !ok {
+			t.Fatal("miss")
+		}
+		ttl, err := c.TTL(ctx, prefix+id).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ttl <= time.Minute || ttl > time.Hour {
+			t.Errorf("TTL after a hit = %s, want it renewed to about 1h", ttl)
+		}
+	})
+	t.Run("SharedByReplicas", func(t *testing.T) {
+		other := newRedis(t, persisted.RedisConfig{Prefix: prefix})
+		if v, ok := other.Get(ctx, id); !ok || v != doc {
+			t.Errorf("another replica's Get = %q, %t", v, ok)
+		}
+	})
+	t.Run("Limits", func(t *testing.T) {
+		small := newRedis(t, persisted.RedisConfig{Prefix: prefix, MaxValueBytes: 10})
+		small.Add(ctx, "big", "12345678901")
+		if _, ok := small.Get(ctx, "big"); ok {
+			t.Error("a value over MaxValueBytes was stored")
+		}
+		long := strings.Repeat("k", 1000)
+		r.Add(ctx, long, "{ a }")
+		if n, _ := admin(t).Exists(ctx, prefix+long).Result(); n != 0 {
+			t.Error("an oversized key was stored")
+		}
+	})
+}
+
+// Redis going away turns every call into a miss, logged once, and the
+// cache recovers when Redis is back.
+func TestRedis_Unreachable(t *testing.T) {
+	ctx := context.Background()
+	p := newProxy(t)
+	var logs syncBuffer
+	r := newRedis(t, persisted.RedisConfig{
+		URL:     p.url(),
+		Timeout: 200 * time.Millisecond,
+		Backoff: time.Millisecond,
+		Logger:  slog.New(slog.NewTextHandler(&logs, nil)),
+	})
+	doc := "{ __typename }"
+	id := persisted.Hash(doc)
+	r.Add(ctx, id, doc)
+	if _, ok := r.Get(ctx, id); !ok {
+		t.Fatal("miss while Redis is up")
+	}
+
+	for name, takeAway := range map[string]func(){"Refused": p.cut, "Stalled": p.stall} {
+		t.Run(name, func(t *testing.T) {
+			takeAway()
+			for range 3 {
+				if v, ok := r.Get(ctx, id); ok {
+					t.Fatalf("Get = %q while Redis is unreachable, want a miss", v)
+				}
+				r.Add(ctx, id, doc) // must not panic or block beyond the timeout
+				time.Sleep(2 * time.Millisecond)
+			}
+			p.restore()
+			deadline := time.Now().Add(10 * time.Second)
+			for {
+				if v, ok := r.Get(ctx, id); ok && v == doc {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatal("the cache did not recover after Redis came back")
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+		})
+	}
+	if n := strings.Count(logs.String(), "persisted query store unreachable"); n != 2 {
+		t.Errorf("logged unreachable %d times for two outages, want 2:\n%s", n, logs.String())
+	}
+	if n := strings.Count(logs.String(), "reachable again"); n != 2 {
+		t.Errorf("logged recovery %d times, want 2", n)
+	}
+}
+
+func TestNewRedis_Errors(t *testing.T) {
+	for _, tc := range []struct{ name, url string }{
+		{"Empty", ""},
+		{"Unreachable", "redis://u:s3cret@127.0.0.1:1/0"},
+		{"Malformed", "redis://u:s3cret@[::1"},
+		{"WrongScheme", "http://u:s3cret@127.0.0.1:6379"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := persisted.NewRedis(context.Background(), persisted.RedisConfig{URL: tc.url})
+			if err == nil {
+				t.Fatal("no error")
+			}
+			if !strings.Contains(err.Error(), "REDIS_URL") || strings.Contains(err.Error(), "s3cret") {
+				t.Errorf("error %q: want one naming REDIS_URL without the password", err)
+			}
+		})
+	}
+}
+
+// proxy is a TCP proxy in front of the test Redis that can be cut, stalled
+// and restored, to take Redis away from a client without stopping it.
+type proxy struct {
+	t      *testing.T
+	target string
+	addr   string
+
+	mu      sync.Mutex
+	ln      net.Listener
+	conns   []net.Conn
+	stalled bool
+}
+
+func newProxy(t *testing.T) *proxy {
+	t.Helper()
+	u, err := url.Parse(redisURL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &proxy{t: t, target: u.Host}
+	p.listen("127.0.0.1:0")
+	t.Cleanup(p.cut)
+	return p
+}
+
+func (p *proxy) url() string {
+	u, _ := url.Parse(redisURL(p.t))
+	u.Host = p.addr
+	return u.String()
+}
+
+func (p *proxy) listen(addr string) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		p.t.Fatalf("proxy listen: %v", err)
+	}
+	p.mu.Lock()
+	p.ln, p.addr, p.stalled = ln, ln.Addr().String(), false
+	p.mu.Unlock()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			p.mu.Lock()
+			stalled := p.stalled
+			p.conns = append(p.conns, c)
+			p.mu.Unlock()
+			if stalled {
+				continue // hold it open, forward nothing
+			}
+			up, err := net.Dial("tcp", p.target)
+			if err != nil {
+				c.Close()
+				continue
+			}
+			p.mu.Lock()
+			p.conns = append(p.conns, up)
+			p.mu.Unlock()
+			go func() { _, _ = io.Copy(up, c); up.Close() }()
+			go func() { _, _ = io.Copy(c, up); c.Close() }()
+		}
+	}()
+}
+
+// cut closes the listener and every connection: the port refuses.
+func (p *proxy) cut() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.ln != nil {
+		p.ln.Close()
+		p.ln = nil
+	}
+	for _, c := range p.conns {
+		c.Close()
+	}
+	p.conns = nil
+}
+
+// stall closes every connection and holds new ones open without
+// forwarding anything: a Redis that never answers.
+func (p *proxy) stall() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.stalled = true
+	for _, c := range p.conns {
+		c.Close()
+	}
+	p.conns = nil
+}
+
+// restore forwards again, on the same address.
+func (p *proxy) restore() {
+	p.mu.Lock()
+	listening := p.ln != nil
+	p.stalled = false
+	for _, c := range p.conns {
+		c.Close()
+	}
+	p.conns = nil
+	p.mu.Unlock()
+	if !listening {
+		p.listen(p.addr)
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for concurrent writers.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
