@@ -24,7 +24,20 @@ type PriceTick struct {
 	// not part of the wire format: the bus carries ticks, the subscription
 	// layer sets it for each subscriber.
 	Delivery TickDelivery `json:"-"`
+	// Asset is the tick's asset, attached by the subscription layer from
+	// its catalog before the tick is sent (the GraphQL field reads it
+	// without a loader); not part of the wire format.
+	Asset *Asset `json:"-"`
 }
+
+// SequenceNumber is Sequence as a GraphQL Int, which is signed: a sequence
+// beyond the largest int is reported as the largest (no stream lives that
+// long).
+func (t *PriceTick) SequenceNumber() int {
+	return int(min(t.Sequence, uint64(maxInt)))
+}
+
+const maxInt = int(^uint(0) >> 1)
 
 // TickDelivery is how a subscriber came to receive a PriceTick.
 type TickDelivery string

@@ -32,7 +32,6 @@ type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 type ResolverRoot interface {
 	Account() AccountResolver
 	Asset() AssetResolver
-	PriceTick() PriceTickResolver
 	Query() QueryResolver
 	Signal() SignalResolver
 	Subscription() SubscriptionResolver
@@ -108,11 +107,11 @@ type ComplexityRoot struct {
 	}
 
 	PriceTick struct {
-		Asset    func(childComplexity int) int
-		At       func(childComplexity int) int
-		Delivery func(childComplexity int) int
-		Quote    func(childComplexity int) int
-		Sequence func(childComplexity int) int
+		Asset          func(childComplexity int) int
+		At             func(childComplexity int) int
+		Delivery       func(childComplexity int) int
+		Quote          func(childComplexity int) int
+		SequenceNumber func(childComplexity int) int
 	}
 
 	Query struct {
@@ -173,11 +172,6 @@ type AssetResolver interface {
 	CandleSeries(ctx context.Context, obj *marketgraph.Asset, interval marketgraph.CandleInterval, from *time.Time, to *time.Time, last *int) (*marketgraph.CandleSeries, error)
 	Signals(ctx context.Context, obj *marketgraph.Asset, first *int) ([]*marketgraph.Signal, error)
 	LatestSignal(ctx context.Context, obj *marketgraph.Asset) (*marketgraph.Signal, error)
-}
-type PriceTickResolver interface {
-	Asset(ctx context.Context, obj *marketgraph.PriceTick) (*marketgraph.Asset, error)
-
-	Sequence(ctx context.Context, obj *marketgraph.PriceTick) (int, error)
 }
 type QueryResolver interface {
 	Asset(ctx context.Context, id *string, symbol *string) (*marketgraph.Asset, error)
@@ -511,11 +505,11 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.PriceTick.Quote(childComplexity), true
 	case "PriceTick.sequence":
-		if e.ComplexityRoot.PriceTick.Sequence == nil {
+		if e.ComplexityRoot.PriceTick.SequenceNumber == nil {
 			break
 		}
 
-		return e.ComplexityRoot.PriceTick.Sequence(childComplexity), true
+		return e.ComplexityRoot.PriceTick.SequenceNumber(childComplexity), true
 
 	case "Query.asset":
 		if e.ComplexityRoot.Query.Asset == nil {
@@ -2824,7 +2818,7 @@ func (ec *executionContext) _PriceTick_asset(ctx context.Context, field graphql.
 			return ec.fieldContext_PriceTick_asset(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.PriceTick().Asset(ctx, obj)
+			return obj.Asset, nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *marketgraph.Asset) graphql.Marshaler {
@@ -2838,8 +2832,8 @@ func (ec *executionContext) fieldContext_PriceTick_asset(_ context.Context, fiel
 	fc = &graphql.FieldContext{
 		Object:     "PriceTick",
 		Field:      field,
-		IsMethod:   true,
-		IsResolver: true,
+		IsMethod:   false,
+		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Asset(ctx, field)
 		},
@@ -2888,7 +2882,7 @@ func (ec *executionContext) _PriceTick_sequence(ctx context.Context, field graph
 			return ec.fieldContext_PriceTick_sequence(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.PriceTick().Sequence(ctx, obj)
+			return obj.SequenceNumber(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
@@ -2899,7 +2893,7 @@ func (ec *executionContext) _PriceTick_sequence(ctx context.Context, field graph
 	)
 }
 func (ec *executionContext) fieldContext_PriceTick_sequence(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("PriceTick", field, true, true, "Int")
+	return graphql.NewScalarFieldContext("PriceTick", field, true, false, "Int")
 }
 
 func (ec *executionContext) _PriceTick_at(ctx context.Context, field graphql.CollectedField, obj *marketgraph.PriceTick) (ret graphql.Marshaler) {
@@ -5371,31 +5365,29 @@ func (ec *executionContext) _PriceTick(ctx context.Context, sel ast.SelectionSet
 		case "__typename":
 			out.Values[i] = graphql.MarshalString("PriceTick")
 		case "asset":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._PriceTick_asset(ctx, field, obj)
-				})
+			out.Values[i] = ec._PriceTick_asset(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "quote":
 			out.Values[i] = ec._PriceTick_quote(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
+				out.Invalids++
 			}
 		case "sequence":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._PriceTick_sequence(ctx, field, obj)
-				})
+			out.Values[i] = ec._PriceTick_sequence(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "at":
 			out.Values[i] = ec._PriceTick_at(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
+				out.Invalids++
 			}
 		case "delivery":
 			out.Values[i] = ec._PriceTick_delivery(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
+				out.Invalids++
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))

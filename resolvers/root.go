@@ -40,6 +40,9 @@ type Resolver struct {
 	now          func() time.Time
 	bus          pubsub.Bus
 	resumeWindow time.Duration
+	// ticks and catalog are shared by every subscription (see shared.go).
+	ticks   *sharedTicks
+	catalog *assetCatalog
 }
 
 var _ graph.ResolverRoot = (*Resolver)(nil)
@@ -56,6 +59,8 @@ func New(d Deps) *Resolver {
 	if r.resumeWindow <= 0 {
 		r.resumeWindow = DefaultResumeWindow
 	}
+	r.ticks = newSharedTicks()
+	r.catalog = newAssetCatalog(r.now)
 	return r
 }
 
@@ -71,5 +76,3 @@ func (r *Resolver) Signal() graph.SignalResolver { return &signalResolver{r} }
 // Subscription returns the Subscription resolver.
 func (r *Resolver) Subscription() graph.SubscriptionResolver { return &subscriptionResolver{r} }
 
-// PriceTick returns the PriceTick resolver.
-func (r *Resolver) PriceTick() graph.PriceTickResolver { return &priceTickResolver{r} }

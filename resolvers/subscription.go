@@ -3,7 +3,6 @@ package resolvers
 import (
 	"context"
 	"fmt"
-	"math"
 	"slices"
 	"time"
 
@@ -67,6 +66,18 @@ func (r *subscriptionResolver) PriceTicks(ctx context.Context, assetIds []string
 			return nil, err
 		}
 	}
+	// Replayed ticks are this subscriber's own copies: they get their
+	// asset here, as live ones get it when first decoded.
+	for _, t := range rs.backlog {
+		if t.Asset == nil {
+			if t.Asset, err = r.catalog.get(ctx, t.AssetID); err != nil {
+				for _, s := range subs {
+					s.Close()
+				}
+				return nil, err
+			}
+		}
+	}
 	out := make(chan *marketgraph.PriceTick)
 	p := &pump[*marketgraph.PriceTick]{
 		subs:     subs,
@@ -76,11 +87,10 @@ func (r *subscriptionResolver) PriceTicks(ctx context.Context, assetIds []string
 		max:      len(ids),
 		backlog:  rs.backlog,
 		decode: func(b []byte) (*marketgraph.PriceTick, string, bool) {
-			t, ok := decodeJSON[marketgraph.PriceTick](r.log, b)
-			if !ok || t.AssetID == "" || t.Quote == nil || rs.duplicate(t) {
+			t, ok := r.ticks.decode(ctx, r.log, r.catalog, b)
+			if !ok || rs.duplicate(t) {
 				return nil, "", false
 			}
-			t.Delivery = marketgraph.DeliveryLive
 			return t, t.AssetID, true
 		},
 	}
@@ -202,18 +212,4 @@ func (r *subscriptionResolver) subscribe(ctx context.Context, ids []string, topi
 		subs = append(subs, s)
 	}
 	return subs, nil
-}
-
-type priceTickResolver struct{ *Resolver }
-
-var _ graph.PriceTickResolver = (*priceTickResolver)(nil)
-
-// Asset is the tick's asset, through the loader.
-func (r *priceTickResolver) Asset(ctx context.Context, obj *marketgraph.PriceTick) (*marketgraph.Asset, error) {
-	return loaders.For(ctx).AssetByID.Load(ctx, obj.AssetID)()
-}
-
-// Sequence is the tick's place in its asset's stream.
-func (r *priceTickResolver) Sequence(_ context.Context, obj *marketgraph.PriceTick) (int, error) {
-	return int(min(obj.Sequence, math.MaxInt64)), nil
 }

@@ -190,7 +190,7 @@ func TestCostWalker_MatchesGqlgen(t *testing.T) {
 }
 
 // selectionDepth must end on documents that validation would refuse too:
-// it may see a fragment cycle if it ever runs before validation.
+// it runs before validation (in documentLimits), so it sees fragment cycles.
 func TestSelectionDepth(t *testing.T) {
 	for _, tc := range []struct {
 		doc  string

@@ -45,7 +45,7 @@ type liveServer struct {
 	nextSeq map[string]uint64
 }
 
-func newLiveServer(t *testing.T, edit func(*server.Config)) *liveServer {
+func newLiveServer(t testing.TB, edit func(*server.Config)) *liveServer {
 	t.Helper()
 	end := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
 	ds := demo.Generate(demo.DefaultSeed, end)
@@ -81,7 +81,7 @@ func newLiveServer(t *testing.T, edit func(*server.Config)) *liveServer {
 
 // publish publishes the next tick of asset, as the ingest pipeline would,
 // and returns its sequence.
-func (s *liveServer) publish(t *testing.T, asset string) uint64 {
+func (s *liveServer) publish(t testing.TB, asset string) uint64 {
 	t.Helper()
 	s.nextSeq[asset]++
 	seq := s.nextSeq[asset]

@@ -29,15 +29,17 @@ func variablesParam(fields map[string]json.RawMessage) (map[string]any, *request
 	if !ok {
 		return nil, nil
 	}
-	if !json.Valid(v) {
-		return nil, badRequest("request parameter %q is not valid JSON", paramVariables)
-	}
 	if k := jsonKind(v); k != "an object" {
+		if !json.Valid(v) {
+			return nil, badRequest("request parameter %q is not valid JSON", paramVariables)
+		}
 		return nil, badRequest("request parameter %q must be an object or null, not %s", paramVariables, k)
 	}
+	// An object that does not unmarshal into members is not valid JSON;
+	// Unmarshal checks that first, so no separate json.Valid scan.
 	var members map[string]json.RawMessage
 	if err := json.Unmarshal(v, &members); err != nil {
-		return nil, badRequest("request parameter %q is not valid JSON: %v", paramVariables, err)
+		return nil, badRequest("request parameter %q is not valid JSON", paramVariables)
 	}
 	vars := make(map[string]any, len(members))
 	for name, raw := range members {

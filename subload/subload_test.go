@@ -230,8 +230,16 @@ func TestRun_LiveServer(t *testing.T) {
 	if rep.Latency.Count != rep.Ticks {
 		t.Errorf("latency of %d ticks, received %d", rep.Latency.Count, rep.Ticks)
 	}
-	if rep.MissedTicks != 0 || rep.OutOfOrder != 0 || rep.Skewed != 0 {
-		t.Errorf("missed %d, out of order %d, skewed %d; want none", rep.MissedTicks, rep.OutOfOrder, rep.Skewed)
+	// Missed ticks are not an error here: on a loaded machine (CI runs
+	// this under -race beside other packages) a subscriber more than a
+	// tick behind gets the newest tick of each asset, by design, and the
+	// tool counts the jump. That count is checked exactly in
+	// TestRun_Protocol, against a scripted server.
+	if rep.OutOfOrder != 0 || rep.Skewed != 0 {
+		t.Errorf("out of order %d, skewed %d; want none", rep.OutOfOrder, rep.Skewed)
+	}
+	if rep.MissedTicks >= rep.Ticks {
+		t.Errorf("missed %d ticks, received %d: the stream barely flowed", rep.MissedTicks, rep.Ticks)
 	}
 	for _, l := range []subload.Percentiles{rep.Latency, rep.SteadyLatency} {
 		if !(0 < l.P50 && l.P50 <= l.P90 && l.P90 <= l.P99 && l.P99 <= l.P999 && l.P999 <= l.Max && l.Mean <= l.Max) {

@@ -100,6 +100,12 @@ func runIngest(ctx context.Context, cfg *config, log *slog.Logger, stdout io.Wri
 	return p.Run(ctx)
 }
 
+// subscriptionBuffer is how many payloads each bus subscription holds. The
+// subscriptions' pumps drain their buses at once into queues that coalesce
+// per asset, so a few slots absorb a burst; with ten topics per subscriber
+// and ten thousand subscribers, pubsub's default of 64 would cost 150 MB.
+const subscriptionBuffer = 8
+
 // newBus is the event bus: Redis when REDIS_URL is set, so that every
 // replica's subscribers see the events of the one that ingests; in-process
 // otherwise. The component reports the Redis connection to /readyz.
@@ -109,9 +115,9 @@ func runIngest(ctx context.Context, cfg *config, log *slog.Logger, stdout io.Wri
 func newBus(ctx context.Context, cfg *config, log *slog.Logger) (pubsub.Bus, server.Component, error) {
 	retain := pubsub.Retention{Count: resumeBuffer(cfg), Prefixes: []string{marketgraph.TickTopic("")}}
 	if cfg.RedisURL == "" {
-		return pubsub.NewLocalRetaining(0, retain), nil, nil
+		return pubsub.NewLocalRetaining(subscriptionBuffer, retain), nil, nil
 	}
-	b, err := pubsub.NewRedis(ctx, pubsub.RedisConfig{URL: cfg.RedisURL, Logger: log.With("component", "bus"), Retention: retain})
+	b, err := pubsub.NewRedis(ctx, pubsub.RedisConfig{URL: cfg.RedisURL, Logger: log.With("component", "bus"), Retention: retain, Buffer: subscriptionBuffer})
 	if err != nil {
 		return nil, nil, err
 	}
