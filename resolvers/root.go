@@ -75,4 +75,3 @@ func (r *Resolver) Signal() graph.SignalResolver { return &signalResolver{r} }
 
 // Subscription returns the Subscription resolver.
 func (r *Resolver) Subscription() graph.SubscriptionResolver { return &subscriptionResolver{r} }
-
