@@ -215,7 +215,7 @@ func buildAccess(ctx context.Context, cfg *config, store marketgraph.Store, log 
 	}
 	var budget ratelimit.Budget = ratelimit.NewMemoryBudget(ratelimit.BudgetOptions{})
 	if cfg.RedisURL != "" {
-		r, err := ratelimit.NewRedis(ctx, ratelimit.RedisConfig{URL: cfg.RedisURL, FailOpen: a.FailOpen, Logger: log})
+		r, err := ratelimit.NewRedis(ctx, ratelimit.RedisConfig{URL: cfg.RedisURL, Prefix: cfg.RedisPrefix + "ratelimit:", FailOpen: a.FailOpen, Logger: log})
 		if err != nil {
 			out.close()
 			return nil, err

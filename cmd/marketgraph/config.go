@@ -14,6 +14,7 @@ import (
 	"github.com/marketgraph/marketgraph/loaders"
 	"github.com/marketgraph/marketgraph/marketdata"
 	"github.com/marketgraph/marketgraph/marketdata/coingecko"
+	"github.com/marketgraph/marketgraph/pubsub"
 	"github.com/marketgraph/marketgraph/server"
 )
 
@@ -62,10 +63,11 @@ type config struct {
 	Persisted persistedConfig // serve's persisted documents (persisted.go)
 	Limits    limitsConfig    // serve's limits on documents and variables (limits.go)
 
-	RedisURL string        // -redis-url, REDIS_URL (secret: may hold a password)
-	Ingest   bool          // serve -ingest, MARKETGRAPH_INGEST
-	Tick     time.Duration // -tick, MARKETGRAPH_TICK
-	Track    string        // -track, MARKETGRAPH_TRACK
+	RedisURL    string        // -redis-url, REDIS_URL (secret: may hold a password)
+	RedisPrefix string        // -redis-prefix, MARKETGRAPH_REDIS_PREFIX
+	Ingest      bool          // serve -ingest, MARKETGRAPH_INGEST
+	Tick        time.Duration // -tick, MARKETGRAPH_TICK
+	Track       string        // -track, MARKETGRAPH_TRACK
 
 	ResumeWindow time.Duration // -resume-window, MARKETGRAPH_RESUME_WINDOW
 	ResumeBuffer int           // -resume-buffer, MARKETGRAPH_RESUME_BUFFER (0: enough for the window at -tick)
@@ -128,6 +130,7 @@ func parseConfig(cmd string, args []string, getenv func(string) string, stderr i
 	}
 	if cmd == "serve" || cmd == "ingest" {
 		fs.StringVar(&c.RedisURL, "redis-url", e.str("REDIS_URL", ""), "Redis URL for the event bus shared by replicas; empty: in-process bus (REDIS_URL)")
+		fs.StringVar(&c.RedisPrefix, "redis-prefix", e.str("MARKETGRAPH_REDIS_PREFIX", pubsub.DefaultPrefix), "prefix of every Redis key and channel, so that deployments can share one Redis (MARKETGRAPH_REDIS_PREFIX)")
 		fs.DurationVar(&c.Tick, "tick", e.duration("MARKETGRAPH_TICK", 0), "ingest tick: one batched quote call each; 0: 1s on the simulator, 10s on coingecko (MARKETGRAPH_TICK)")
 		fs.StringVar(&c.Track, "track", e.str("MARKETGRAPH_TRACK", ""), "comma-separated asset ids to ingest; empty: the top 100 of the catalog (MARKETGRAPH_TRACK)")
 		fs.StringVar(&c.Provider, "provider", e.str("MARKETGRAPH_PROVIDER", providerSimulator), "where quotes come from: simulator or coingecko (MARKETGRAPH_PROVIDER)")

@@ -117,7 +117,7 @@ func newBus(ctx context.Context, cfg *config, log *slog.Logger) (pubsub.Bus, ser
 	if cfg.RedisURL == "" {
 		return pubsub.NewLocalRetaining(subscriptionBuffer, retain), nil, nil
 	}
-	b, err := pubsub.NewRedis(ctx, pubsub.RedisConfig{URL: cfg.RedisURL, Logger: log.With("component", "bus"), Retention: retain, Buffer: subscriptionBuffer})
+	b, err := pubsub.NewRedis(ctx, pubsub.RedisConfig{URL: cfg.RedisURL, Prefix: cfg.RedisPrefix, Logger: log.With("component", "bus"), Retention: retain, Buffer: subscriptionBuffer})
 	if err != nil {
 		return nil, nil, err
 	}

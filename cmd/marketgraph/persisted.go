@@ -60,7 +60,7 @@ func persistedDocuments(ctx context.Context, cfg *config, log *slog.Logger) (doc
 	if cfg.RedisURL == "" {
 		return docs, local, closeFn, nil
 	}
-	r, err := persisted.NewRedis(ctx, persisted.RedisConfig{URL: cfg.RedisURL, Logger: log})
+	r, err := persisted.NewRedis(ctx, persisted.RedisConfig{URL: cfg.RedisURL, Prefix: cfg.RedisPrefix + "apq:", Logger: log})
 	if err != nil {
 		return nil, nil, nil, err
 	}
