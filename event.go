@@ -67,9 +67,17 @@ type SignalEvent struct {
 // Topic prefixes of the event bus. A topic is a prefix and an asset id, so a
 // subscriber to one asset receives nothing about the others.
 const (
-	tickTopicPrefix   = "ticks."
-	signalTopicPrefix = "signals."
+	tickTopicPrefix    = "ticks."
+	signalTopicPrefix  = "signals."
+	accountTopicPrefix = "accounts."
 )
+
+// AccountTopic is the topic of the events that concern one account and no
+// one else ("accounts.<accountID>"): its price alerts firing, for one. Only
+// subscriptions authenticated as that account read it (see the resolvers'
+// accountEvents); its payloads are JSON objects whose shape each event kind
+// defines.
+func AccountTopic(accountID string) string { return accountTopicPrefix + accountID }
 
 // TickTopic is the topic the price ticks of an asset are published on:
 // "ticks.<assetID>". Its payloads are JSON PriceTicks.

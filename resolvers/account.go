@@ -4,6 +4,9 @@ import (
 	"context"
 	"time"
 
+	"github.com/marketgraph/marketgraph"
+	"github.com/marketgraph/marketgraph/pubsub"
+
 	"github.com/marketgraph/marketgraph/auth"
 	"github.com/marketgraph/marketgraph/graph"
 	"github.com/marketgraph/marketgraph/ratelimit"
@@ -57,4 +60,19 @@ func (r *accountResolver) CredentialExpiresAt(_ context.Context, obj *auth.Princ
 // AuthMethod is how the caller authenticated.
 func (r *accountResolver) AuthMethod(_ context.Context, obj *auth.Principal) (auth.Method, error) {
 	return obj.Method, nil
+}
+
+// accountEvents subscribes to the caller's own account topic: the channel
+// per-account subscription fields (alertTriggered) read. The account comes
+// from the authenticated caller, never from an argument, so no caller can
+// listen to another's events; an anonymous caller has none.
+func (r *Resolver) accountEvents(ctx context.Context) (*pubsub.Subscription, error) {
+	p := auth.PrincipalFrom(ctx)
+	if p == nil || p.AccountID == "" {
+		return nil, marketgraph.Errorf(marketgraph.EUNAUTHENTICATED, "account events need credentials: send an API key or a token")
+	}
+	if r.bus == nil {
+		return nil, errNoBus
+	}
+	return r.bus.Subscribe(ctx, marketgraph.AccountTopic(p.AccountID))
 }
