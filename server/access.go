@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
-	"github.com/99designs/gqlgen/graphql/handler/extension"
 	"github.com/go-chi/chi/v5/middleware"
 	"github.com/go-chi/cors"
 	"github.com/vektah/gqlparser/v2/ast"
@@ -121,7 +120,7 @@ func corsHandler(cfg *Config) func(http.Handler) http.Handler {
 func costBudget(costs *ratelimit.Costs, log *slog.Logger) graphql.OperationMiddleware {
 	return func(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
 		opCtx := graphql.GetOperationContext(ctx)
-		cost := operationCost(ctx)
+		cost, _ := OperationCost(ctx)
 		var st ratelimit.State
 		var err error
 		if onlyRateLimit(opCtx) {
@@ -200,13 +199,4 @@ func onlyRateLimit(opCtx *graphql.OperationContext) bool {
 		return true
 	}
 	return only(opCtx.Operation.SelectionSet, map[string]bool{})
-}
-
-// operationCost is the cost costLimit computed for the operation in ctx, 0
-// when the cost limit is off.
-func operationCost(ctx context.Context) int {
-	if st := extension.GetComplexityStats(ctx); st != nil {
-		return st.Complexity
-	}
-	return 0
 }

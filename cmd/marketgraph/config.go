@@ -63,6 +63,8 @@ type config struct {
 	Persisted persistedConfig // serve's persisted documents (persisted.go)
 	Limits    limitsConfig    // serve's limits on documents and variables (limits.go)
 
+	PprofAddr string // serve -pprof-addr, MARKETGRAPH_PPROF_ADDR
+
 	RedisURL    string        // -redis-url, REDIS_URL (secret: may hold a password)
 	RedisPrefix string        // -redis-prefix, MARKETGRAPH_REDIS_PREFIX
 	Ingest      bool          // serve -ingest, MARKETGRAPH_INGEST
@@ -125,6 +127,7 @@ func parseConfig(cmd string, args []string, getenv func(string) string, stderr i
 		fs.IntVar(&c.MaxConnsPerCaller, "max-connections-per-caller", e.int("MARKETGRAPH_MAX_CONNECTIONS_PER_CALLER", server.DefaultMaxConnectionsPerCaller), "WebSockets and event streams one account (or anonymous address) holds open; one more is closed with 1013 or answered 429 (MARKETGRAPH_MAX_CONNECTIONS_PER_CALLER; negative: no limit)")
 		fs.DurationVar(&c.StreamWriteTimeout, "stream-write-timeout", e.duration("MARKETGRAPH_STREAM_WRITE_TIMEOUT", server.DefaultStreamWriteTimeout), "how long one message to a WebSocket or event stream may take; a client that stops reading is disconnected with 1008 (MARKETGRAPH_STREAM_WRITE_TIMEOUT)")
 		c.Access.flags(fs, &e)
+		fs.StringVar(&c.PprofAddr, "pprof-addr", e.str("MARKETGRAPH_PPROF_ADDR", ""), "serve Go's profiler (/debug/pprof/) on this separate address, for example 127.0.0.1:6060; empty: off. Never expose it publicly (MARKETGRAPH_PPROF_ADDR)")
 		c.Persisted.flags(fs, &e)
 		c.Limits.flags(fs, &e)
 	}
