@@ -40,7 +40,9 @@ func TestRateLimitAndMe(t *testing.T) {
 		t.Fatalf("me %+v for an anonymous caller", r.Data.Me)
 	}
 	again := post(t, h, `{ rateLimit { remaining } }`, nil)
-	var r2 struct{ Data struct{ RateLimit struct{ Remaining int } } }
+	var r2 struct {
+		Data struct{ RateLimit struct{ Remaining int } }
+	}
 	_ = json.Unmarshal(again, &r2)
 	if r2.Data.RateLimit.Remaining != rl.Remaining {
 		t.Fatalf("reporting spent points: %d then %d", rl.Remaining, r2.Data.RateLimit.Remaining)
