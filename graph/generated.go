@@ -801,7 +801,9 @@ carry ` + "`" + `scope` + "`" + `; ` + "`" + `ADMIN` + "`" + ` carries every sco
 refused with UNAUTHENTICATED, unless the server grants the scope to anonymous
 callers (dev mode, or ` + "`" + `-anonymous-read` + "`" + `); credentials without the scope get
 FORBIDDEN. Operations are checked before anything runs. Every field of Query,
-Mutation and Subscription has a rule.
+Mutation and Subscription has a rule, and so do the fields of Asset that read
+market data, so that a key with only SUBSCRIBE cannot read through a tick's
+asset what READ guards.
 """
 directive @hasScope(scope: Scope!) on FIELD_DEFINITION
 
@@ -944,20 +946,20 @@ type Asset {
   "Sector, for example ` + "`" + `Layer 1` + "`" + `, ` + "`" + `Stablecoin` + "`" + `, ` + "`" + `DeFi` + "`" + `."
   category: String
   "The live quote from the market-data provider. Null with an error when the provider does not know the asset or cannot be reached."
-  quote(currency: Currency = USD): Quote
+  quote(currency: Currency = USD): Quote @hasScope(scope: READ)
   """
   OHLCV history, ascending by start. Candles with from <= start < to; with
   ` + "`" + `last` + "`" + `, only the last N of those (at most 1000). Without ` + "`" + `from` + "`" + ` and ` + "`" + `last` + "`" + `,
   the latest 100. A from–to range may span at most 3 days of MINUTE, 180 days
   of HOUR or 10 years of DAY candles.
   """
-  candles(interval: CandleInterval!, from: Time, to: Time, last: Int): [Candle!]!
+  candles(interval: CandleInterval!, from: Time, to: Time, last: Int): [Candle!]! @hasScope(scope: READ)
   "The same history as ` + "`" + `candles` + "`" + `, column by column: smaller on the wire, built for charts."
-  candleSeries(interval: CandleInterval!, from: Time, to: Time, last: Int): CandleSeries!
+  candleSeries(interval: CandleInterval!, from: Time, to: Time, last: Int): CandleSeries! @hasScope(scope: READ)
   "Trading signals, newest first. ` + "`" + `first` + "`" + ` is 0 to 100, default 10."
-  signals(first: Int): [Signal!]!
+  signals(first: Int): [Signal!]! @hasScope(scope: READ)
   "The newest trading signal, if any."
-  latestSignal: Signal
+  latestSignal: Signal @hasScope(scope: READ)
 }
 
 "A live market quote."

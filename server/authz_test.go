@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"bufio"
 	"context"
 	"crypto/rand"
 	"encoding/json"
@@ -32,6 +33,8 @@ const (
 // tokens, no anonymous access, and the credentials of every case of the
 // authorisation matrix.
 type authzFixture struct {
+	store *memory.Store
+	auth  *auth.Authenticator
 	ts    *httptest.Server
 	logs  *logCapture
 	creds map[string]string // case → Authorization header value ("" for none)
@@ -51,7 +54,7 @@ func newAuthzFixture(t *testing.T) *authzFixture {
 		}
 		return key
 	}
-	f := &authzFixture{creds: map[string]string{}, keys: map[auth.Scope]string{}, logs: logs}
+	f := &authzFixture{store: store, creds: map[string]string{}, keys: map[auth.Scope]string{}, logs: logs}
 	for _, s := range auth.AllScopes {
 		f.keys[s] = issue(auth.NewKey{Account: "acme-" + string(s), Scopes: []auth.Scope{s}})
 	}
@@ -67,7 +70,7 @@ func newAuthzFixture(t *testing.T) *authzFixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	keys := auth.NewAPIKeyAuthenticator(auth.APIKeyConfig{Store: store, Log: log})
+	keys := auth.NewAPIKeyAuthenticator(auth.APIKeyConfig{Store: store, Log: log, CacheTTL: 100 * time.Millisecond})
 	t.Cleanup(func() { _ = keys.Close() })
 	verifier, err := auth.NewJWTVerifier(ctx, auth.JWTConfig{HS256Secret: []byte(jwtSecret), Issuer: jwtIssuer, Audience: jwtAudience, Logger: log})
 	if err != nil {
@@ -96,12 +99,15 @@ func newAuthzFixture(t *testing.T) *authzFixture {
 	f.creds["JWT with every scope"] = "Bearer " + token(jwtSecret, jwtAudience, hour, "read subscribe write admin")
 	time.Sleep(60 * time.Millisecond) // the expiring key has expired
 
+	f.auth = &auth.Authenticator{Keys: keys, JWT: verifier, Log: log}
 	cfg := server.Config{
 		Schema:          graph.NewExecutableSchema(graph.Config{Resolvers: nil}),
 		Logger:          log,
-		Auth:            &auth.Authenticator{Keys: keys, JWT: verifier, Log: log},
+		Auth:            f.auth,
 		AnonymousScopes: []auth.Scope{},
 		Introspection:   true,
+		// Open streams check their credentials again this often.
+		StreamReauthInterval: 100 * time.Millisecond,
 	}
 	f.ts = httptest.NewServer(server.New(cfg))
 	t.Cleanup(f.ts.Close)
@@ -344,4 +350,86 @@ func TestAuthorization_WebSocket(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A key with only the subscribe scope cannot read, through a tick's asset,
+// the market data READ guards.
+func TestAuthorization_NestedFields(t *testing.T) {
+	f := newAuthzFixture(t)
+	s := &liveServer{ts: f.ts}
+	c := s.dial(t, "graphql-transport-ws")
+	c.init(map[string]any{"apiKey": f.keys[auth.ScopeSubscribe]})
+	c.subscribe("subscribe", "1", `subscription { priceTicks(assetIds: ["bitcoin"]) { sequence asset { candles(interval: DAY, last: 5) { close } } } }`, nil)
+	if m := c.read(); m.Type != "error" || !strings.Contains(string(m.Payload), `"FORBIDDEN"`) || !strings.Contains(string(m.Payload), "candles") {
+		t.Fatalf("got %s %s, want FORBIDDEN naming candles", m.Type, m.Payload)
+	}
+}
+
+// Revoking a key ends the sockets and event streams it opened: their
+// credentials are checked again while they are open.
+func TestAuthorization_RevokedWhileOpen(t *testing.T) {
+	f := newAuthzFixture(t)
+	s := f.liveServer(t)
+	key, stored, err := auth.IssueAPIKey(context.Background(), f.store, auth.NewKey{Account: "soon-revoked", Scopes: []auth.Scope{auth.ScopeSubscribe}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := s.dial(t, "graphql-transport-ws")
+	c.init(map[string]any{"apiKey": key})
+	sse := sseRequest(t, s, `{"query":"subscription { priceTicks(assetIds: [\"bitcoin\"]) { sequence } }"}`, func(r *http.Request) {
+		r.Header.Set("X-API-Key", key)
+	})
+	if sse.StatusCode != 200 {
+		t.Fatalf("event stream: %d", sse.StatusCode)
+	}
+	if err := f.store.RevokeAPIKey(context.Background(), stored.ID); err != nil {
+		t.Fatal(err)
+	}
+	if code, reason := c.closeCode(); code != 4401 || !strings.Contains(reason, "revoked") {
+		t.Fatalf("socket closed with %d %q, want 4401", code, reason)
+	}
+	events := sseEvents(bufio.NewReader(sse.Body))
+	var last []sseEvent
+	for ev := range events {
+		last = append(last, ev)
+	}
+	if n := len(last); n < 2 || last[n-1].name != "complete" || !strings.Contains(last[n-2].data, "UNAUTHENTICATED") {
+		t.Fatalf("event stream ended with %+v, want an UNAUTHENTICATED next, then complete", last)
+	}
+}
+
+// An event stream opened with a token ends when the token expires.
+func TestAuthorization_SSETokenExpires(t *testing.T) {
+	f := newAuthzFixture(t)
+	s := f.liveServer(t)
+	tok, err := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{
+		"iss": jwtIssuer, "aud": jwtAudience, "sub": "user-2", "scope": "subscribe",
+		"exp": time.Now().Add(1500 * time.Millisecond).Unix(),
+	}).SignedString([]byte(jwtSecret))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sse := sseRequest(t, s, `{"query":"subscription { priceTicks(assetIds: [\"bitcoin\"]) { sequence } }"}`, func(r *http.Request) {
+		r.Header.Set("Authorization", "Bearer "+tok)
+	})
+	if sse.StatusCode != 200 {
+		t.Fatalf("event stream: %d", sse.StatusCode)
+	}
+	var last []sseEvent
+	for ev := range sseEvents(bufio.NewReader(sse.Body)) {
+		last = append(last, ev)
+	}
+	if n := len(last); n < 2 || last[n-1].name != "complete" || !strings.Contains(last[n-2].data, "expired") {
+		t.Fatalf("event stream ended with %+v, want an expiry error, then complete", last)
+	}
+}
+
+// liveServer is a server with real resolvers behind the fixture's
+// authenticator.
+func (f *authzFixture) liveServer(t *testing.T) *liveServer {
+	return newLiveServer(t, func(c *server.Config) {
+		c.Auth = f.auth
+		c.AnonymousScopes = []auth.Scope{}
+		c.StreamReauthInterval = 100 * time.Millisecond
+	})
 }

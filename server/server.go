@@ -155,6 +155,11 @@ type Config struct {
 	// stream may take to leave; a client that does not read for that long
 	// is disconnected (1008) and logged. 0 means DefaultStreamWriteTimeout.
 	StreamWriteTimeout time.Duration
+	// StreamReauthInterval is how often a WebSocket's or event stream's
+	// credentials are checked again while it is open, so that revoking a
+	// key ends its streams too (4401). 0 means DefaultStreamReauthInterval,
+	// a negative value never.
+	StreamReauthInterval time.Duration
 	// ClientIP returns a request's client address when the server is
 	// behind trusted proxies; nil uses the peer's address. Streams of
 	// anonymous callers are counted per address.
@@ -259,6 +264,9 @@ func New(cfg Config) *Handler {
 	}
 	if cfg.StreamWriteTimeout <= 0 {
 		cfg.StreamWriteTimeout = DefaultStreamWriteTimeout
+	}
+	if cfg.StreamReauthInterval == 0 {
+		cfg.StreamReauthInterval = DefaultStreamReauthInterval
 	}
 	streams := newStreams(cfg.MaxConnectionsPerCaller)
 	if cfg.Authenticate == nil && cfg.Auth != nil {

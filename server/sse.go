@@ -13,9 +13,11 @@ import (
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
+	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/marketgraph/marketgraph"
+	"github.com/marketgraph/marketgraph/auth"
 )
 
 // mediaEventStream is the media type of Server-Sent Events.
@@ -106,7 +108,44 @@ func (t *serverSentEvents) Do(w http.ResponseWriter, r *http.Request, exec graph
 	s.mu.Lock()
 	s.keepTimer = time.AfterFunc(t.cfg.WebSocketKeepAlive, s.keepAlive(ctx))
 	s.mu.Unlock()
-	defer s.keepTimer.Stop()
+	// Timers may fire while the handler returns; once done is set they
+	// write nothing (the ResponseWriter is no longer ours).
+	defer func() {
+		s.mu.Lock()
+		s.done = true
+		s.mu.Unlock()
+		s.keepTimer.Stop()
+	}()
+	// A stream must not outlive its credentials: it ends when they expire,
+	// or when a periodic check refuses them (a revoked key).
+	if p := auth.PrincipalFrom(r.Context()); p != nil && !p.ExpiresAt.IsZero() {
+		expiry := time.AfterFunc(time.Until(p.ExpiresAt), func() { s.cancel(errCredentialsExpired) })
+		defer expiry.Stop()
+	}
+	if cred, err := auth.Credentials(r); err == nil && cred.Method != "" && t.cfg.Auth != nil && t.cfg.StreamReauthInterval > 0 {
+		streamCtx := ctx
+		var mu sync.Mutex
+		var reauth *time.Timer
+		check := func() {
+			_, err := t.cfg.Auth.Authenticate(streamCtx, cred)
+			switch code := marketgraph.ErrorCode(err); {
+			case err == nil, code == marketgraph.EUPSTREAM, code == marketgraph.EINTERNAL:
+				mu.Lock()
+				reauth.Reset(t.cfg.StreamReauthInterval)
+				mu.Unlock()
+			default:
+				s.cancel(errCredentialsRefused)
+			}
+		}
+		mu.Lock()
+		reauth = time.AfterFunc(t.cfg.StreamReauthInterval, check)
+		mu.Unlock()
+		defer func() {
+			mu.Lock()
+			reauth.Stop()
+			mu.Unlock()
+		}()
+	}
 
 	defer func() {
 		if p := recover(); p != nil {
@@ -122,6 +161,9 @@ func (t *serverSentEvents) Do(w http.ResponseWriter, r *http.Request, exec graph
 	if len(errs) == 0 {
 		if err := findDeferError(opCtx); err != nil {
 			errs = gqlerror.List{err}
+		} else if r.Method == http.MethodGet && opCtx.Operation.Operation == ast.Mutation {
+			// GET is safe: a link or a prefetch must not change anything.
+			errs = gqlerror.List{codedError(codeMethodNotAllowed, "GET cannot execute mutations: send them with POST")}
 		}
 	}
 	if len(errs) > 0 {
@@ -141,10 +183,28 @@ func (t *serverSentEvents) Do(w http.ResponseWriter, r *http.Request, exec graph
 			return
 		}
 	}
-	if cause := context.Cause(ctx); ctx.Err() == nil || errors.Is(cause, errShutdown) {
+	switch cause := context.Cause(ctx); {
+	case ctx.Err() == nil, errors.Is(cause, errShutdown):
 		s.complete(ctx)
+	case errors.Is(cause, errCredentialsExpired), errors.Is(cause, errCredentialsRefused):
+		// The stream's context is over; the last words go out on a fresh
+		// one, bounded by the write timeout.
+		end := context.WithoutCancel(ctx)
+		msg := "credentials expired"
+		if errors.Is(cause, errCredentialsRefused) {
+			msg = "credentials no longer accepted"
+		}
+		if s.next(end, &graphql.Response{Errors: gqlerror.List{codedError(marketgraph.EUNAUTHENTICATED, msg)}}) {
+			s.complete(end)
+		}
 	}
 }
+
+// Causes of an event stream ended for its credentials.
+var (
+	errCredentialsExpired = errors.New("credentials expired")
+	errCredentialsRefused = errors.New("credentials refused")
+)
 
 // readParams reads the GraphQL-over-HTTP request parameters of a GET or
 // POST exactly as the JSON transports do.
@@ -178,6 +238,9 @@ type sseStream struct {
 	// mu serialises events with keep-alive comments.
 	mu        sync.Mutex
 	keepTimer *time.Timer
+	// done is set when the handler returns: the ResponseWriter may not be
+	// used any more.
+	done bool
 }
 
 // next sends a result as a next event.
@@ -204,6 +267,9 @@ func (s *sseStream) complete(ctx context.Context) bool {
 func (s *sseStream) event(ctx context.Context, write func(io.Writer)) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.done {
+		return false
+	}
 	timeout := s.t.cfg.StreamWriteTimeout
 	_ = s.rc.SetWriteDeadline(time.Now().Add(timeout))
 	write(s.w)

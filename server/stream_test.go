@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"unicode/utf8"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -866,5 +867,42 @@ func TestStreams_NoGoroutineLeak(t *testing.T) {
 			t.Fatalf("%d goroutines before the burst, %d after, %d streams open:\n%s", before, n, s.h.OpenStreams(), buf)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// An id is free again as soon as the client completes its operation: a
+// client that reuses it at once is not closed with 4409.
+func TestWebSocket_IDReusedAfterComplete(t *testing.T) {
+	s := newLiveServer(t, nil)
+	c := s.dial(t, "graphql-transport-ws")
+	c.init(nil)
+	for i := range 30 {
+		c.subscribe("subscribe", "same", tickQuery, map[string]any{"ids": []string{"bitcoin"}})
+		c.raw(`{"type":"complete","id":"same"}`)
+		if i%10 == 9 {
+			c.raw(`{"type":"ping"}`)
+			c.readType("pong")
+		}
+	}
+	c.subscribe("subscribe", "q", `{ asset(id: "bitcoin") { symbol } }`, nil)
+	for {
+		m := c.read()
+		if m.ID == "q" && m.Type == "next" {
+			return
+		}
+	}
+}
+
+// A close reason cut to fit the frame stays valid UTF-8, so the client
+// sees the code rather than a failed connection.
+func TestWebSocket_LongReasonStaysUTF8(t *testing.T) {
+	s := newLiveServer(t, nil)
+	c := s.dial(t, "graphql-transport-ws")
+	c.init(nil)
+	id := strings.Repeat("é", 60) // 120 bytes: the reason exceeds 123
+	c.subscribe("subscribe", id, tickQuery, map[string]any{"ids": []string{"bitcoin"}})
+	c.subscribe("subscribe", id, tickQuery, map[string]any{"ids": []string{"bitcoin"}})
+	if code, reason := c.closeCode(); code != 4409 || !utf8.ValidString(reason) {
+		t.Fatalf("closed with %d %q, want 4409 and a valid reason", code, reason)
 	}
 }

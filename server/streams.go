@@ -16,6 +16,7 @@ const (
 	DefaultMaxSubscriptionsPerConnection = 100
 	DefaultMaxConnectionsPerCaller       = 1000
 	DefaultStreamWriteTimeout            = 10 * time.Second
+	DefaultStreamReauthInterval          = 30 * time.Second
 )
 
 // codeShuttingDown refuses new streams, and new subscriptions on open

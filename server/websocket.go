@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/coder/websocket"
@@ -33,6 +34,7 @@ const (
 	closeNormal          websocket.StatusCode = 1000
 	closeGoingAway       websocket.StatusCode = 1001
 	closePolicyViolation websocket.StatusCode = 1008
+	closeInternalError   websocket.StatusCode = 1011
 	closeTryAgainLater   websocket.StatusCode = 1013
 	closeBadRequest      websocket.StatusCode = 4400
 	closeUnauthorized    websocket.StatusCode = 4401
@@ -126,7 +128,7 @@ func (t *webSocket) Do(w http.ResponseWriter, r *http.Request, exec graphql.Grap
 	c := &wsConn{
 		t: t, conn: conn, proto: proto, exec: exec, req: r,
 		ctx: ctx, cancel: cancel, opCtx: ctx,
-		ops: map[string]context.CancelCauseFunc{},
+		ops: map[string]*wsOp{},
 	}
 	c.serve()
 }
@@ -149,8 +151,8 @@ type wsConn struct {
 	// opCtx is the context operations start from: ctx with the caller's
 	// identity once connection_init was accepted.
 	opCtx context.Context
-	// ops holds the cancel function of each running operation by id.
-	ops map[string]context.CancelCauseFunc
+	// ops holds each running operation by id.
+	ops map[string]*wsOp
 	// running counts operation goroutines; shuttingDown stops new ones.
 	running      sync.WaitGroup
 	shuttingDown bool
@@ -159,6 +161,17 @@ type wsConn struct {
 	// stuck logs and closes a client that stopped reading once, however
 	// many of its operations notice.
 	stuck sync.Once
+	// keepTimer is the keep-alive's timer; only serve and keepAlive use it.
+	keepTimer *time.Timer
+	// recheck authenticates the socket's credentials again, nil when it
+	// has none; reauthTimer runs it (see reauthenticate).
+	recheck     func(context.Context) error
+	reauthTimer *time.Timer
+}
+
+// wsOp is one running operation.
+type wsOp struct {
+	cancel context.CancelCauseFunc
 }
 
 // Causes of a cancelled operation context.
@@ -178,7 +191,7 @@ func (c *wsConn) serve() {
 			c.closeWith(closeInitTimeout, "Connection initialisation timeout")
 		}
 	})
-	c.after(c.t.cfg.WebSocketKeepAlive, c.keepAlive)
+	c.keepTimer = c.after(c.t.cfg.WebSocketKeepAlive, c.keepAlive)
 	for {
 		typ, data, err := c.conn.Read(c.ctx)
 		if err != nil {
@@ -194,15 +207,19 @@ func (c *wsConn) serve() {
 	}
 }
 
-// after runs f once after d, unless the socket has ended by then.
-func (c *wsConn) after(d time.Duration, f func()) {
+// after runs f once after d, unless the socket has ended by then. The
+// socket keeps a handful of such timers (init, keep-alive, credentials),
+// each armed once; the keep-alive re-arms its own with Reset.
+func (c *wsConn) after(d time.Duration, f func()) *time.Timer {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.timers = append(c.timers, time.AfterFunc(d, func() {
+	t := time.AfterFunc(d, func() {
 		if c.ctx.Err() == nil {
 			f()
 		}
-	}))
+	})
+	c.timers = append(c.timers, t)
+	return t
 }
 
 // finish ends every operation and waits for them, stops the timers and
@@ -210,8 +227,8 @@ func (c *wsConn) after(d time.Duration, f func()) {
 func (c *wsConn) finish() {
 	c.cancel(errSocketClosed)
 	c.mu.Lock()
-	for _, cancel := range c.ops {
-		cancel(errSocketClosed)
+	for _, op := range c.ops {
+		op.cancel(errSocketClosed)
 	}
 	for _, t := range c.timers {
 		t.Stop()
@@ -229,7 +246,11 @@ func (c *wsConn) finish() {
 // its context. A close reason is at most 123 bytes (RFC 6455 §5.5).
 func (c *wsConn) closeWith(code websocket.StatusCode, reason string) {
 	if len(reason) > 123 {
-		reason = reason[:120] + "..."
+		cut := 120
+		for cut > 0 && !utf8.RuneStart(reason[cut]) {
+			cut-- // never split a character: an invalid reason fails the close
+		}
+		reason = reason[:cut] + "..."
 	}
 	// Close before cancelling: a cancelled context makes the library drop
 	// the connection without the close frame that carries the code.
@@ -260,7 +281,7 @@ func (c *wsConn) keepAlive() {
 		}
 		return
 	}
-	c.after(interval, c.keepAlive)
+	c.keepTimer.Reset(interval)
 }
 
 func (c *wsConn) log() *slog.Logger { return c.t.cfg.Logger }
@@ -319,9 +340,17 @@ func (c *wsConn) init(payload json.RawMessage) bool {
 	if authenticate := c.t.cfg.Authenticate; authenticate != nil {
 		actx, err := authenticate(ctx, p)
 		if err != nil {
+			// graphql-ws clients give up after 4401 and 4403 but retry
+			// 1011 and 1013: a failure on the server's side (a JWKS or the
+			// store unreachable) must not look like bad credentials.
 			code := closeUnauthorized
-			if marketgraph.ErrorCode(err) == marketgraph.EFORBIDDEN {
+			switch marketgraph.ErrorCode(err) {
+			case marketgraph.EFORBIDDEN:
 				code = closeForbidden
+			case marketgraph.EUPSTREAM:
+				code = closeTryAgainLater
+			case marketgraph.EINTERNAL:
+				code = closeInternalError
 			}
 			// The reason is seen by the client: only a client-safe message.
 			msg := marketgraph.ErrorMessage(err)
@@ -354,6 +383,12 @@ func (c *wsConn) init(payload json.RawMessage) bool {
 	if p := auth.PrincipalFrom(ctx); p != nil && !p.ExpiresAt.IsZero() {
 		c.after(time.Until(p.ExpiresAt), func() { c.closeWith(closeUnauthorized, "credentials expired") })
 	}
+	// Revoking an API key ends the sockets it opened too: the
+	// credentials are checked again every StreamReauthInterval.
+	if recheck := c.credentialCheck(p); recheck != nil && c.t.cfg.StreamReauthInterval > 0 {
+		c.recheck = recheck
+		c.reauthTimer = c.after(c.t.cfg.StreamReauthInterval, c.reauthenticate)
+	}
 	if !c.write([]byte(`{"type":"connection_ack"}`)) {
 		return false
 	}
@@ -361,6 +396,43 @@ func (c *wsConn) init(payload json.RawMessage) bool {
 		return c.write([]byte(`{"type":"ka"}`))
 	}
 	return true
+}
+
+// credentialCheck returns the function that checks the socket's
+// credentials again: those of its connection_init payload, else those of
+// the upgrade request's headers; nil for an anonymous socket.
+func (c *wsConn) credentialCheck(payload map[string]any) func(context.Context) error {
+	if cred, err := auth.CredentialsFromInit(payload); err == nil && cred.Method != "" && c.t.cfg.Authenticate != nil {
+		authenticate := c.t.cfg.Authenticate
+		return func(ctx context.Context) error {
+			_, err := authenticate(ctx, payload)
+			return err
+		}
+	}
+	if cred, err := auth.Credentials(c.req); err == nil && cred.Method != "" && c.t.cfg.Auth != nil {
+		a := c.t.cfg.Auth
+		return func(ctx context.Context) error {
+			_, err := a.Authenticate(ctx, cred)
+			return err
+		}
+	}
+	return nil
+}
+
+// reauthenticate checks the socket's credentials again and closes it when
+// they are refused now (a revoked key: 4401). A failure on the server's
+// side (store or JWKS unreachable) keeps the socket: the next check will
+// tell.
+func (c *wsConn) reauthenticate() {
+	err := c.recheck(c.ctx)
+	switch code := marketgraph.ErrorCode(err); {
+	case err == nil, code == marketgraph.EUPSTREAM, code == marketgraph.EINTERNAL:
+		c.reauthTimer.Reset(c.t.cfg.StreamReauthInterval)
+	case code == marketgraph.EFORBIDDEN:
+		c.closeWith(closeForbidden, marketgraph.ErrorMessage(err))
+	default:
+		c.closeWith(closeUnauthorized, marketgraph.ErrorMessage(err))
+	}
 }
 
 // subscribe starts an operation.
@@ -404,11 +476,12 @@ func (c *wsConn) subscribe(m wsMessage) bool {
 		return c.sendErrors(m.ID, gqlerror.List{refuse})
 	}
 	ctx, cancel := context.WithCancelCause(c.opCtx)
-	c.ops[m.ID] = cancel
+	op := &wsOp{cancel: cancel}
+	c.ops[m.ID] = op
 	c.running.Add(1)
 	c.mu.Unlock()
 
-	go c.run(ctx, cancel, m.ID, params)
+	go c.run(ctx, op, m.ID, params)
 	return true
 }
 
@@ -418,24 +491,29 @@ func codedError(code, msg string) *gqlerror.Error {
 }
 
 // stop ends the operation id at the client's request; an unknown id (one
-// that has completed meanwhile) is ignored, as the protocol requires.
+// that has completed meanwhile) is ignored, as the protocol requires. The
+// id is free again at once: the client may reuse it in its next message,
+// while the old operation winds down.
 func (c *wsConn) stop(id string) {
 	c.mu.Lock()
-	cancel := c.ops[id]
+	op := c.ops[id]
+	delete(c.ops, id)
 	c.mu.Unlock()
-	if cancel != nil {
-		cancel(errClientComplete)
+	if op != nil {
+		op.cancel(errClientComplete)
 	}
 }
 
 // run executes one operation and sends its results.
-func (c *wsConn) run(ctx context.Context, cancel context.CancelCauseFunc, id string, params *graphql.RawParams) {
+func (c *wsConn) run(ctx context.Context, op *wsOp, id string, params *graphql.RawParams) {
 	defer c.running.Done()
 	defer func() {
 		c.mu.Lock()
-		delete(c.ops, id)
+		if c.ops[id] == op { // not a newer operation reusing the id
+			delete(c.ops, id)
+		}
 		c.mu.Unlock()
-		cancel(nil)
+		op.cancel(nil)
 	}()
 	defer func() {
 		if p := recover(); p != nil {
@@ -461,8 +539,8 @@ func (c *wsConn) run(ctx context.Context, cancel context.CancelCauseFunc, id str
 	responses, rctx := c.exec.DispatchOperation(ctx, opCtx)
 	for {
 		resp := responses(rctx)
-		if resp == nil {
-			break
+		if resp == nil || ctx.Err() != nil {
+			break // ended, or completed by the client: nothing more is sent
 		}
 		if !c.sendNext(id, resp) {
 			return
@@ -571,8 +649,8 @@ func (c *wsConn) write(b []byte) bool {
 func (c *wsConn) shutdown() {
 	c.mu.Lock()
 	c.shuttingDown = true
-	for _, cancel := range c.ops {
-		cancel(errShutdown)
+	for _, op := range c.ops {
+		op.cancel(errShutdown)
 	}
 	c.mu.Unlock()
 	go func() {
