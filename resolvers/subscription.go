@@ -10,6 +10,7 @@ import (
 	"github.com/marketgraph/marketgraph/graph"
 	"github.com/marketgraph/marketgraph/loaders"
 	"github.com/marketgraph/marketgraph/pubsub"
+	"github.com/marketgraph/marketgraph/tickhub"
 )
 
 type subscriptionResolver struct{ *Resolver }
@@ -53,6 +54,9 @@ func (r *subscriptionResolver) PriceTicks(ctx context.Context, assetIds []string
 		return nil, err
 	}
 	cur := currencyArg(currency)
+	if claim := tickhub.ClaimFrom(ctx); claim != nil && ms == 0 && points == nil && cur == marketgraph.CurrencyUSD {
+		return r.handOver(ctx, claim, ids)
+	}
 	subs, err := r.subscribe(ctx, ids, marketgraph.TickTopic)
 	if err != nil {
 		return nil, err
@@ -100,6 +104,25 @@ func (r *subscriptionResolver) PriceTicks(ctx context.Context, assetIds []string
 		}
 	}
 	go p.run(ctx)
+	return out, nil
+}
+
+// handOver gives the subscription to the transport's tick hub (see
+// tickhub.Claim): the live ticks of ids, in USD, with their assets from the
+// catalog, which is what the pump would send. The channel returned is
+// closed: gqlgen is not asked for events of an operation handed over.
+func (r *subscriptionResolver) handOver(ctx context.Context, claim tickhub.Claim, ids []string) (<-chan *marketgraph.PriceTick, error) {
+	assets := make([]*marketgraph.Asset, len(ids))
+	for i, id := range ids {
+		a, err := r.catalog.get(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		assets[i] = a
+	}
+	claim.Take(assets)
+	out := make(chan *marketgraph.PriceTick)
+	close(out)
 	return out, nil
 }
 

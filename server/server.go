@@ -160,6 +160,11 @@ type Config struct {
 	// key ends its streams too (4401). 0 means DefaultStreamReauthInterval,
 	// a negative value never.
 	StreamReauthInterval time.Duration
+	// Ticks, when set, serves the priceTicks subscriptions of WebSockets
+	// that it can (see TickHub) without executing them per tick: the
+	// same messages, byte for byte, for a fraction of the CPU and memory.
+	// nil executes every subscription with gqlgen.
+	Ticks TickHub
 	// ClientIP returns a request's client address when the server is
 	// behind trusted proxies; nil uses the peer's address. Streams of
 	// anonymous callers are counted per address.

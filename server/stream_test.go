@@ -30,6 +30,7 @@ import (
 	"github.com/marketgraph/marketgraph/pubsub"
 	"github.com/marketgraph/marketgraph/resolvers"
 	"github.com/marketgraph/marketgraph/server"
+	"github.com/marketgraph/marketgraph/tickhub"
 )
 
 // streamWait bounds everything asynchronous in these tests; a passing test
@@ -59,7 +60,12 @@ func newLiveServer(t testing.TB, edit func(*server.Config)) *liveServer {
 	t.Cleanup(func() { _ = bus.Close() })
 	logs := &logCapture{}
 	log := slog.New(logs)
+	// Subscriptions the tick hub can serve take the fast path, as in
+	// production; edit can set Ticks to nil for gqlgen's.
+	hub := tickhub.New(tickhub.Config{Bus: bus, Assets: store.FindAssetsByIDs, Log: log})
+	t.Cleanup(hub.Close)
 	cfg := server.Config{
+		Ticks: hub,
 		Schema: graph.NewExecutableSchema(graph.Config{
 			Resolvers:  resolvers.New(resolvers.Deps{Store: store, Log: log, Bus: bus}),
 			Complexity: resolvers.Complexity(),

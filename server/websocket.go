@@ -18,6 +18,7 @@ import (
 
 	"github.com/marketgraph/marketgraph"
 	"github.com/marketgraph/marketgraph/auth"
+	"github.com/marketgraph/marketgraph/tickhub"
 )
 
 // Defaults of the WebSocket settings of Config.
@@ -102,7 +103,8 @@ func (t *webSocket) Do(w http.ResponseWriter, r *http.Request, exec graphql.Grap
 		})
 		return
 	}
-	conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{
+	hw := &hijackWriter{ResponseWriter: w}
+	conn, err := websocket.Accept(hw, r, &websocket.AcceptOptions{
 		Subprotocols: []string{graphqlTransportWS.name, graphqlWS.name},
 		// The Origin allowlist was checked before (checkOrigin) with this
 		// server's rules; the library's same-host check would refuse
@@ -127,8 +129,8 @@ func (t *webSocket) Do(w http.ResponseWriter, r *http.Request, exec graphql.Grap
 	ctx, cancel := context.WithCancelCause(r.Context())
 	c := &wsConn{
 		t: t, conn: conn, proto: proto, exec: exec, req: r,
-		ctx: ctx, cancel: cancel, opCtx: ctx,
-		ops: map[string]*wsOp{},
+		ctx: ctx, cancel: cancel, opCtx: ctx, hold: hw.conn,
+		ops: map[string]*wsOp{}, fast: map[string]*fastOp{},
 	}
 	c.serve()
 }
@@ -158,6 +160,10 @@ type wsConn struct {
 	shuttingDown bool
 	release      func()
 	timers       []*time.Timer
+	// fast holds the operations handed over to the tick hub, whose cancel
+	// functions in ops end them; every cancel function of ops is called
+	// with mu held.
+	fast map[string]*fastOp
 	// stuck logs and closes a client that stopped reading once, however
 	// many of its operations notice.
 	stuck sync.Once
@@ -167,9 +173,23 @@ type wsConn struct {
 	// has none; reauthTimer runs it (see reauthenticate).
 	recheck     func(context.Context) error
 	reauthTimer *time.Timer
+
+	// hold is the network connection under conn; sendMu serialises
+	// the messages write sends with the batches of the send queue.
+	hold   *holdConn
+	sendMu sync.Mutex
+	// The send queue of handed-over operations (see drain). outDead is
+	// set once a write failed: nothing is queued any more.
+	outMu    sync.Mutex
+	out      []outItem
+	spare    []outItem
+	writerOn bool
+	outDead  bool
+	writing  sync.WaitGroup
 }
 
-// wsOp is one running operation.
+// wsOp is one running operation. Its cancel function is called with c.mu
+// held: a handed-over operation's (fastOp.end) needs it.
 type wsOp struct {
 	cancel context.CancelCauseFunc
 }
@@ -237,6 +257,7 @@ func (c *wsConn) finish() {
 	c.mu.Unlock()
 	c.running.Wait()
 	_ = c.conn.CloseNow()
+	c.writing.Wait()
 	if release != nil {
 		release()
 	}
@@ -496,10 +517,9 @@ func codedError(code, msg string) *gqlerror.Error {
 // while the old operation winds down.
 func (c *wsConn) stop(id string) {
 	c.mu.Lock()
-	op := c.ops[id]
-	delete(c.ops, id)
-	c.mu.Unlock()
-	if op != nil {
+	defer c.mu.Unlock()
+	if op := c.ops[id]; op != nil {
+		delete(c.ops, id)
 		op.cancel(errClientComplete)
 	}
 }
@@ -507,9 +527,12 @@ func (c *wsConn) stop(id string) {
 // run executes one operation and sends its results.
 func (c *wsConn) run(ctx context.Context, op *wsOp, id string, params *graphql.RawParams) {
 	defer c.running.Done()
+	handedOver := false
 	defer func() {
+		// A handed-over operation, or a newer one reusing the id, owns
+		// the entry now.
 		c.mu.Lock()
-		if c.ops[id] == op { // not a newer operation reusing the id
+		if !handedOver && c.ops[id] == op {
 			delete(c.ops, id)
 		}
 		c.mu.Unlock()
@@ -536,7 +559,20 @@ func (c *wsConn) run(ctx context.Context, op *wsOp, id string, params *graphql.R
 		c.sendErrors(id, resp.Errors)
 		return
 	}
+	// A priceTicks subscription the tick hub can serve is offered to it;
+	// the resolver takes the offer when the arguments suit it.
+	var claim *wsClaim
+	if hub := c.t.cfg.Ticks; hub != nil {
+		if plan, ok := hub.Compile(opCtx); ok {
+			claim = &wsClaim{plan: plan}
+			ctx = tickhub.WithClaim(ctx, claim)
+		}
+	}
 	responses, rctx := c.exec.DispatchOperation(ctx, opCtx)
+	if claim != nil && claim.assets != nil && c.handOver(ctx, rctx, id, claim) {
+		handedOver = true
+		return
+	}
 	for {
 		resp := responses(rctx)
 		if resp == nil || ctx.Err() != nil {
@@ -625,24 +661,31 @@ func (c *wsConn) write(b []byte) bool {
 	// this write has waited too long, never because the socket ended.
 	ctx, cancel := context.WithTimeout(context.Background(), c.t.cfg.StreamWriteTimeout)
 	defer cancel()
+	c.sendMu.Lock()
 	err := c.conn.Write(ctx, websocket.MessageText, b)
+	c.sendMu.Unlock()
 	if err == nil {
 		return true
 	}
 	if ctx.Err() != nil {
-		c.stuck.Do(func() {
-			c.mu.Lock()
-			opCtx := c.opCtx
-			c.mu.Unlock()
-			c.log().WarnContext(c.ctx, "websocket: disconnecting a client that stopped reading",
-				"caller", callerKey(opCtx, c.req, c.t.cfg.ClientIP),
-				"write_timeout", c.t.cfg.StreamWriteTimeout.String())
-			c.closeWith(closePolicyViolation, "client too slow: messages were not read in time")
-		})
+		c.stuckClient()
 		return false
 	}
 	c.cancel(errSocketClosed)
 	return false
+}
+
+// stuckClient logs and disconnects a client that stopped reading, once.
+func (c *wsConn) stuckClient() {
+	c.stuck.Do(func() {
+		c.mu.Lock()
+		opCtx := c.opCtx
+		c.mu.Unlock()
+		c.log().WarnContext(c.ctx, "websocket: disconnecting a client that stopped reading",
+			"caller", callerKey(opCtx, c.req, c.t.cfg.ClientIP),
+			"write_timeout", c.t.cfg.StreamWriteTimeout.String())
+		c.closeWith(closePolicyViolation, "client too slow: messages were not read in time")
+	})
 }
 
 // shutdown completes the socket's operations, then closes it with 1001.
@@ -655,6 +698,9 @@ func (c *wsConn) shutdown() {
 	c.mu.Unlock()
 	go func() {
 		c.running.Wait()
+		// The completes of handed-over operations are queued: they leave
+		// before the close.
+		c.writing.Wait()
 		c.closeWith(closeGoingAway, "server shutting down")
 	}()
 }

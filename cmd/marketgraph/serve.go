@@ -24,6 +24,7 @@ import (
 	"github.com/marketgraph/marketgraph/postgres"
 	"github.com/marketgraph/marketgraph/resolvers"
 	"github.com/marketgraph/marketgraph/server"
+	"github.com/marketgraph/marketgraph/tickhub"
 )
 
 func newLogger(w io.Writer, level slog.Level) *slog.Logger {
@@ -115,6 +116,12 @@ func runServe(ctx context.Context, cfg *config, log *slog.Logger, stdout io.Writ
 	scfg.TrustedDocuments, scfg.PersistedOnly = docs, cfg.Persisted.Only
 	scfg.APQCache, scfg.DisableAPQ = apqCache, !cfg.Persisted.APQ
 	cfg.Limits.apply(&scfg)
+	// priceTicks subscriptions over WebSocket that select only what a tick
+	// carries are served by the tick hub: one bus subscription per asset,
+	// one encoding per tick and selection.
+	ticks := tickhub.New(tickhub.Config{Bus: bus, Assets: store.FindAssetsByIDs, Log: log})
+	defer ticks.Close()
+	scfg.Ticks = ticks
 	handler := server.New(scfg)
 
 	ln, err := net.Listen("tcp", cfg.Addr)

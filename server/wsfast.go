@@ -1,0 +1,340 @@
+package server
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/coder/websocket"
+
+	"github.com/marketgraph/marketgraph"
+	"github.com/marketgraph/marketgraph/ratelimit"
+	"github.com/marketgraph/marketgraph/tickhub"
+)
+
+// TickHub delivers priceTicks subscriptions without executing them per
+// event (tickhub.Hub). The WebSocket transport compiles a plan for each
+// subscription it could hand over, runs the operation through gqlgen as
+// usual with a tickhub.Claim in its context, and, when the resolver takes
+// the claim, subscribes the operation to the hub instead of reading its
+// events: the socket then needs no goroutine per operation, and a tick
+// costs one encoding per selection rather than one execution per
+// subscriber.
+type TickHub interface {
+	Compile(opCtx *graphql.OperationContext) (*tickhub.Plan, bool)
+	Subscribe(plan *tickhub.Plan, assets []*marketgraph.Asset, r tickhub.Receiver) (*tickhub.Subscription, error)
+}
+
+// wsClaim is a socket's claim on one operation.
+type wsClaim struct {
+	plan   *tickhub.Plan
+	assets []*marketgraph.Asset
+}
+
+func (cl *wsClaim) Take(assets []*marketgraph.Asset) { cl.assets = assets }
+
+// fastOp is an operation handed over to the hub. Its frames go through the
+// socket's send queue; its fields after prefix are guarded by the socket's
+// outMu, except ext, which only the writer reads.
+type fastOp struct {
+	c      *wsConn
+	id     string
+	prefix []byte // {"type":"next","id":...,"payload":
+	// ext is the first result's extensions (the cost the operation was
+	// charged, as costBudget adds it on the general path); nil once sent.
+	ext   map[string]any
+	sub   *tickhub.Subscription
+	ended bool
+}
+
+// outItem is one queued message: a tick of an operation, replaced by a
+// newer tick of the same asset while it waits, or a ready message.
+type outItem struct {
+	op  *fastOp
+	enc *tickhub.Encoded
+	raw []byte
+}
+
+// handOver subscribes the operation id to the hub, reporting false when it
+// cannot (the operation or the socket has ended meanwhile, or the hub
+// refused) and the general path must finish it.
+func (c *wsConn) handOver(ctx, rctx context.Context, id string, cl *wsClaim) bool {
+	o := &fastOp{c: c, id: id}
+	o.prefix = append(o.prefix, `{"type":"`...)
+	o.prefix = append(o.prefix, c.proto.next...)
+	o.prefix = append(o.prefix, `","id":`...)
+	o.prefix = append(o.prefix, jsonString(id)...)
+	o.prefix = append(o.prefix, `,"payload":`...)
+	if c.t.cfg.Costs != nil {
+		if st, ok := ratelimit.StateFrom(rctx); ok {
+			cost, _ := OperationCost(rctx)
+			o.ext = map[string]any{"cost": costExtension(st, cost)}
+		}
+	}
+	c.mu.Lock()
+	if ctx.Err() != nil || c.shuttingDown {
+		c.mu.Unlock()
+		return false
+	}
+	c.ops[id] = &wsOp{cancel: o.end}
+	c.fast[id] = o
+	c.mu.Unlock()
+	sub, err := c.t.cfg.Ticks.Subscribe(cl.plan, cl.assets, o)
+	if err != nil {
+		c.log().WarnContext(c.ctx, "websocket: tick hub refused a subscription", "error", err.Error())
+		c.mu.Lock()
+		o.end(nil) // as a subscription whose bus closed: complete
+		c.mu.Unlock()
+		return true
+	}
+	c.outMu.Lock()
+	ended := o.ended
+	if !ended {
+		o.sub = sub
+	}
+	c.outMu.Unlock()
+	if ended {
+		sub.Close()
+	}
+	return true
+}
+
+// end ends a handed-over operation for cause, as run ends one of gqlgen's:
+// complete when it ended by itself (nil) or the server shuts down, and,
+// for the legacy protocol, when the client completed it. Queued ticks of
+// the operation are dropped; the complete follows any tick being written.
+// c.mu is held.
+func (o *fastOp) end(cause error) {
+	c := o.c
+	c.outMu.Lock()
+	if o.ended {
+		c.outMu.Unlock()
+		return
+	}
+	o.ended = true
+	sub := o.sub
+	kept := c.out[:0]
+	for _, it := range c.out {
+		if it.op != o {
+			kept = append(kept, it)
+		}
+	}
+	clear(c.out[len(kept):])
+	c.out = kept
+	if cause == nil || errors.Is(cause, errShutdown) || (errors.Is(cause, errClientComplete) && c.proto.legacy) {
+		b, _ := json.Marshal(map[string]any{"type": "complete", "id": o.id})
+		c.enqueueLocked(outItem{raw: b})
+	}
+	c.outMu.Unlock()
+	if sub != nil {
+		sub.Close()
+	}
+	if c.fast[o.id] == o {
+		delete(c.fast, o.id)
+		delete(c.ops, o.id)
+	}
+}
+
+// Deliver queues a tick of the operation, replacing its waiting tick of the
+// same asset: a slow client gets the newest tick of each asset, never a
+// growing queue. It never blocks.
+func (o *fastOp) Deliver(t *tickhub.Encoded) {
+	c := o.c
+	c.outMu.Lock()
+	defer c.outMu.Unlock()
+	if o.ended || c.outDead {
+		return
+	}
+	for i := range c.out {
+		if it := &c.out[i]; it.op == o && it.enc.AssetID == t.AssetID {
+			it.enc = t
+			return
+		}
+	}
+	c.enqueueLocked(outItem{op: o, enc: t})
+}
+
+// enqueueLocked queues it and starts the writer if none runs. outMu is
+// held.
+func (c *wsConn) enqueueLocked(it outItem) {
+	if c.outDead {
+		return
+	}
+	c.out = append(c.out, it)
+	if !c.writerOn {
+		c.writerOn = true
+		c.writing.Add(1)
+		go c.drain()
+	}
+}
+
+// framePool holds the buffers a writer assembles frames in.
+var framePool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
+
+// drain writes the send queue until it is empty, then ends: a socket has
+// a writer goroutine only while it has something to send. Everything queued
+// by the time it looks leaves in one write to the network, however many
+// messages.
+func (c *wsConn) drain() {
+	defer c.writing.Done()
+	bp := framePool.Get().(*[]byte)
+	defer framePool.Put(bp)
+	var ends []int
+	for {
+		c.outMu.Lock()
+		items := c.out
+		if len(items) == 0 || c.outDead || c.ctx.Err() != nil {
+			clear(c.out)
+			c.out = c.out[:0]
+			c.writerOn = false
+			c.outMu.Unlock()
+			return
+		}
+		c.out = c.spare
+		c.spare = nil
+		c.outMu.Unlock()
+
+		buf := (*bp)[:0]
+		ends = ends[:0]
+		for _, it := range items {
+			switch {
+			case it.raw != nil:
+				buf = append(buf, it.raw...)
+			case it.op.ext != nil:
+				payload, err := json.Marshal(&graphql.Response{Data: it.enc.Data, Extensions: it.op.ext})
+				if err != nil {
+					continue
+				}
+				it.op.ext = nil
+				buf = append(append(append(buf, it.op.prefix...), payload...), '}')
+			default:
+				buf = append(append(append(buf, it.op.prefix...), it.enc.Payload...), '}')
+			}
+			ends = append(ends, len(buf))
+		}
+		*bp = buf
+		clear(items)
+		c.outMu.Lock()
+		if c.spare == nil {
+			c.spare = items[:0]
+		}
+		c.outMu.Unlock()
+		if !c.writeBatch(buf, ends) {
+			c.outMu.Lock()
+			c.outDead = true
+			clear(c.out)
+			c.out = c.out[:0]
+			c.writerOn = false
+			c.outMu.Unlock()
+			return
+		}
+	}
+}
+
+// writeBatch writes the messages of buf (ending at ends) in one write to
+// the network within the write timeout, disconnecting a client that does
+// not take them in time as write does.
+func (c *wsConn) writeBatch(buf []byte, ends []int) bool {
+	c.sendMu.Lock()
+	c.hold.hold()
+	start := 0
+	var err error
+	for _, end := range ends {
+		// The connection only collects bytes while held: no write blocks,
+		// so no deadline is needed until release.
+		if err = c.conn.Write(context.Background(), websocket.MessageText, buf[start:end]); err != nil {
+			break
+		}
+		start = end
+	}
+	rerr := c.hold.release(c.t.cfg.StreamWriteTimeout)
+	c.sendMu.Unlock()
+	if err == nil && rerr == nil {
+		return true
+	}
+	var ne net.Error
+	if errors.As(rerr, &ne) && ne.Timeout() {
+		c.stuckClient()
+		return false
+	}
+	c.cancel(errSocketClosed)
+	return false
+}
+
+// holdConn is the socket's network connection, able to hold back what the
+// WebSocket library writes so that many messages leave in one write.
+type holdConn struct {
+	net.Conn
+	mu   sync.Mutex
+	held bool
+	buf  []byte
+}
+
+// Write sends p, or collects it while held.
+func (h *holdConn) Write(p []byte) (int, error) {
+	h.mu.Lock()
+	if h.held {
+		h.buf = append(h.buf, p...)
+		h.mu.Unlock()
+		return len(p), nil
+	}
+	h.mu.Unlock()
+	return h.Conn.Write(p)
+}
+
+func (h *holdConn) hold() {
+	h.mu.Lock()
+	h.held = true
+	if h.buf == nil {
+		h.buf = (*framePool.Get().(*[]byte))[:0]
+	}
+	h.mu.Unlock()
+}
+
+// release writes what was collected within timeout and stops holding.
+func (h *holdConn) release(timeout time.Duration) error {
+	h.mu.Lock()
+	b := h.buf
+	h.buf, h.held = nil, false
+	h.mu.Unlock()
+	var err error
+	if len(b) > 0 {
+		_ = h.Conn.SetWriteDeadline(time.Now().Add(timeout))
+		_, err = h.Conn.Write(b)
+		_ = h.Conn.SetWriteDeadline(time.Time{})
+	}
+	b = b[:0]
+	framePool.Put(&b)
+	return err
+}
+
+// hijackWriter hands the WebSocket library a holdConn in place of the
+// hijacked connection.
+type hijackWriter struct {
+	http.ResponseWriter
+	conn *holdConn
+}
+
+// Hijack hijacks the connection and wraps it.
+func (w *hijackWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	nc, brw, err := http.NewResponseController(w.ResponseWriter).Hijack()
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := brw.Writer.Flush(); err != nil {
+		_ = nc.Close()
+		return nil, nil, err
+	}
+	w.conn = &holdConn{Conn: nc}
+	brw.Writer.Reset(w.conn)
+	return w.conn, brw, nil
+}
+
+// Unwrap lets http.ResponseController reach the wrapped writer.
+func (w *hijackWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }

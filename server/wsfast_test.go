@@ -1,0 +1,194 @@
+package server_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/coder/websocket"
+	"github.com/vektah/gqlparser/v2/ast"
+
+	"github.com/marketgraph/marketgraph"
+	"github.com/marketgraph/marketgraph/demo"
+	"github.com/marketgraph/marketgraph/graph"
+	"github.com/marketgraph/marketgraph/loaders"
+	"github.com/marketgraph/marketgraph/marketdata"
+	"github.com/marketgraph/marketgraph/memory"
+	"github.com/marketgraph/marketgraph/pubsub"
+	"github.com/marketgraph/marketgraph/resolvers"
+	"github.com/marketgraph/marketgraph/server"
+	"github.com/marketgraph/marketgraph/tickhub"
+)
+
+// The tick hub's messages are gqlgen's, byte for byte: two servers on one
+// bus, one with the hub and one without, answer the same subscriptions to
+// the same ticks, for selections with aliases, __typename, nullable fields
+// and every field the hub writes, on both subprotocols.
+func TestWebSocket_TickHubMatchesGqlgen(t *testing.T) {
+	end := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
+	ds := demo.Generate(demo.DefaultSeed, end)
+	store := memory.New()
+	if err := store.Load(context.Background(), ds); err != nil {
+		t.Fatal(err)
+	}
+	sim := marketdata.NewSimulator(ds, marketdata.SimulatorConfig{Seed: demo.DefaultSeed})
+	bus := pubsub.NewLocal(0)
+	t.Cleanup(func() { _ = bus.Close() })
+	hub := tickhub.New(tickhub.Config{Bus: bus, Assets: store.FindAssetsByIDs})
+	t.Cleanup(hub.Close)
+	start := func(ticks server.TickHub) string {
+		cfg := server.Config{
+			Schema: graph.NewExecutableSchema(graph.Config{
+				Resolvers:  resolvers.New(resolvers.Deps{Store: store, Bus: bus}),
+				Complexity: resolvers.Complexity(),
+			}),
+			OperationContext: func(ctx context.Context) context.Context {
+				op := graphql.GetOperationContext(ctx).Operation
+				return loaders.With(ctx, loaders.New(loaders.Config{Store: store, Quotes: sim, NoCache: op != nil && op.Operation == ast.Subscription}))
+			},
+			Ticks: ticks,
+		}
+		ts := httptest.NewServer(server.New(cfg))
+		t.Cleanup(ts.Close)
+		return "ws" + strings.TrimPrefix(ts.URL, "http") + server.GraphQLPath
+	}
+	fast, slow := start(hub), start(nil)
+
+	selections := []string{
+		`sequence`,
+		`sequence at delivery __typename`,
+		`t: __typename s: sequence quote { price }`,
+		`quote { price marketCap volume24h change24h currency asOf stale __typename }`,
+		`asset { id symbol name rank category __typename }`,
+		`a: asset { x: id y: symbol } q: quote { p: price c: currency } at`,
+		`quote { stale } sequence asset { name } delivery at quote2: quote { asOf }`,
+	}
+	ids := []string{"bitcoin", "ethereum", "tether"}
+	for _, proto := range []string{"graphql-transport-ws", "graphql-ws"} {
+		for i, sel := range selections {
+			t.Run(fmt.Sprintf("%s/%d", proto, i), func(t *testing.T) {
+				query := `subscription($ids: [ID!]!) { pt: priceTicks(assetIds: $ids) { ` + sel + ` } }`
+				if i%2 == 1 {
+					query = `subscription($ids: [ID!]!) { priceTicks(assetIds: $ids, currency: USD) { ` + sel + ` } }`
+				}
+				a, b := rawSock(t, fast, proto, query, ids), rawSock(t, slow, proto, query, ids)
+				// Both are live once a tick reaches both.
+				var seq uint64
+				for live := false; !live; {
+					seq++
+					publishTick(t, bus, "bitcoin", seq, nil)
+					live = a.poll() && b.poll()
+				}
+				a.drop()
+				b.drop()
+				if hub.Topics() == 0 {
+					t.Fatal("the fast path is not in use")
+				}
+				mc, ch := 1.5e12, -2.25
+				for _, id := range ids {
+					seq++
+					publishTick(t, bus, id, seq, &marketgraph.Quote{AssetID: id, Price: 1234567.125 + float64(seq), MarketCap: &mc, Change24h: &ch, Currency: marketgraph.CurrencyUSD, AsOf: end, Stale: seq%2 == 0})
+					if ga, gb := a.next(), b.next(); ga != gb {
+						t.Fatalf("fast path sent\n%s\ngqlgen sent\n%s", ga, gb)
+					}
+				}
+			})
+		}
+	}
+}
+
+// rawSockT is a client reading raw messages.
+type rawSockT struct {
+	t    *testing.T
+	conn *websocket.Conn
+	ctx  context.Context
+	msgs chan string
+}
+
+func rawSock(t *testing.T, url, proto, query string, ids []string) *rawSockT {
+	ctx, cancel := context.WithTimeout(context.Background(), streamWait)
+	t.Cleanup(cancel)
+	conn, _, err := websocket.Dial(ctx, url, &websocket.DialOptions{Subprotocols: []string{proto}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = conn.CloseNow() })
+	s := &rawSockT{t: t, conn: conn, ctx: ctx, msgs: make(chan string, 100)}
+	_ = conn.Write(ctx, websocket.MessageText, []byte(`{"type":"connection_init"}`))
+	typ := "subscribe"
+	if proto == "graphql-ws" {
+		typ = "start"
+	}
+	b, _ := json.Marshal(map[string]any{"type": typ, "id": "op1", "payload": map[string]any{"query": query, "variables": map[string]any{"ids": ids}}})
+	_ = conn.Write(ctx, websocket.MessageText, b)
+	go func() {
+		defer close(s.msgs)
+		for {
+			_, b, err := conn.Read(ctx)
+			if err != nil {
+				return
+			}
+			m := string(b)
+			if strings.Contains(m, `"type":"next"`) || strings.Contains(m, `"type":"data"`) {
+				s.msgs <- m
+			}
+		}
+	}()
+	return s
+}
+
+// poll reports whether a result arrived within a short while.
+func (s *rawSockT) poll() bool {
+	select {
+	case <-s.msgs:
+		return true
+	case <-time.After(20 * time.Millisecond):
+		return false
+	}
+}
+
+// drop forgets the results received so far.
+func (s *rawSockT) drop() {
+	time.Sleep(50 * time.Millisecond)
+	for {
+		select {
+		case <-s.msgs:
+		default:
+			return
+		}
+	}
+}
+
+func (s *rawSockT) next() string {
+	s.t.Helper()
+	select {
+	case m, ok := <-s.msgs:
+		if !ok {
+			s.t.Fatal("socket closed")
+		}
+		return m
+	case <-s.ctx.Done():
+		s.t.Fatal("no result")
+		return ""
+	}
+}
+
+func publishTick(t *testing.T, bus pubsub.Bus, asset string, seq uint64, q *marketgraph.Quote) {
+	t.Helper()
+	now := time.Now().UTC()
+	if q == nil {
+		q = &marketgraph.Quote{AssetID: asset, Price: 1, Currency: marketgraph.CurrencyUSD, AsOf: now}
+	}
+	b, err := json.Marshal(marketgraph.PriceTick{AssetID: asset, Sequence: seq, At: now, Quote: q})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := bus.Publish(context.Background(), marketgraph.TickTopic(asset), b); err != nil {
+		t.Fatal(err)
+	}
+}

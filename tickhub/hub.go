@@ -1,0 +1,293 @@
+// Package tickhub is the fast path of priceTicks subscriptions. gqlgen
+// executes a subscription's selection set for every event of every
+// subscriber, on a goroutine per subscription; for a tick stream with ten
+// thousand subscribers that is most of the server's CPU and memory. The hub
+// instead holds one bus subscription per asset, not per subscriber, encodes
+// each tick once per distinct selection (a Plan) exactly as gqlgen would,
+// and hands the shared bytes to every subscriber's Receiver (a WebSocket's
+// send queue), which must not block.
+//
+// Subscribe-time work stays with gqlgen: the transport compiles a plan
+// (Hub.Compile) for a document it qualifies, then dispatches the operation
+// as usual with a Claim in the context; validation, scopes, costs and the
+// priceTicks resolver run unchanged, and the resolver takes the claim when
+// its arguments suit the fast path (no resumeFrom, no minIntervalMs, USD).
+// Only then does the transport subscribe the operation to the hub.
+package tickhub
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/99designs/gqlgen/graphql"
+
+	"github.com/marketgraph/marketgraph"
+	"github.com/marketgraph/marketgraph/pubsub"
+)
+
+// Receiver takes the ticks of one subscription. Deliver is called on the
+// hub's goroutine of the tick's asset and must not block.
+type Receiver interface {
+	Deliver(t *Encoded)
+}
+
+// Config is what New needs.
+type Config struct {
+	// Bus carries the ticks (marketgraph.TickTopic).
+	Bus pubsub.Bus
+	// Assets reloads assets whose copy is older than AssetTTL, so that a
+	// renamed or re-ranked asset shows; nil keeps the assets subscribers
+	// brought.
+	Assets func(ctx context.Context, ids []string) ([]*marketgraph.Asset, error)
+	// Log receives undecodable payloads and failed reloads. nil discards.
+	Log *slog.Logger
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// AssetTTL is how long the hub trusts an asset before reloading it, as the
+// resolvers' catalog does.
+const AssetTTL = 30 * time.Second
+
+// Hub fans ticks out to fast-path subscribers. Its methods are safe for
+// concurrent use.
+type Hub struct {
+	cfg    Config
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	mu     sync.Mutex
+	closed bool
+	topics map[string]*topic
+	plans  map[string]*Plan
+}
+
+// topic is the subscribers of one asset's ticks, by plan.
+type topic struct {
+	id  string
+	sub *pubsub.Subscription
+	n   int // subscribers; the hub's mu guards it
+
+	mu      sync.Mutex
+	asset   *marketgraph.Asset
+	assetAt time.Time
+	byPlan  map[*Plan]map[*Subscription]struct{}
+}
+
+// New returns a hub reading cfg.Bus. Close it to release its goroutines.
+func New(cfg Config) *Hub {
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Hub{cfg: cfg, ctx: ctx, cancel: cancel, topics: map[string]*topic{}, plans: map[string]*Plan{}}
+}
+
+// Compile returns the plan of the operation in opCtx, the same Plan for
+// every operation selecting the same fields under the same names, or false
+// when the operation must take the general path (see the package comment).
+func (h *Hub) Compile(opCtx *graphql.OperationContext) (*Plan, bool) {
+	if opCtx == nil {
+		return nil, false
+	}
+	p, ok := compile(opCtx.Operation)
+	if !ok {
+		return nil, false
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if q, ok := h.plans[p.key]; ok {
+		return q, true
+	}
+	if len(h.plans) < maxPlans {
+		h.plans[p.key] = p
+	}
+	return p, true
+}
+
+// maxPlans bounds the plans kept for sharing: beyond it, new selections get
+// a plan of their own (correct, only not shared).
+const maxPlans = 1000
+
+// Subscription is one operation's subscription to the hub.
+type Subscription struct {
+	h      *Hub
+	plan   *Plan
+	r      Receiver
+	topics []*topic
+	once   sync.Once
+}
+
+// Subscribe delivers to r, from now on, the ticks of assets encoded with
+// plan, until the subscription is closed. The assets are those the resolver
+// loaded: their data is what the ticks carry. Returns pubsub.ErrClosed
+// after Close and the bus's error.
+func (h *Hub) Subscribe(plan *Plan, assets []*marketgraph.Asset, r Receiver) (*Subscription, error) {
+	s := &Subscription{h: h, plan: plan, r: r}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		return nil, pubsub.ErrClosed
+	}
+	now := h.cfg.Now()
+	for _, a := range assets {
+		t := h.topics[a.ID]
+		if t == nil {
+			bs, err := h.cfg.Bus.Subscribe(h.ctx, marketgraph.TickTopic(a.ID))
+			if err != nil {
+				h.release(s)
+				return nil, err
+			}
+			t = &topic{id: a.ID, sub: bs, byPlan: map[*Plan]map[*Subscription]struct{}{}}
+			h.topics[a.ID] = t
+			h.wg.Add(1)
+			go h.read(t)
+		}
+		t.n++
+		s.topics = append(s.topics, t)
+		t.mu.Lock()
+		t.asset, t.assetAt = a, now
+		m := t.byPlan[plan]
+		if m == nil {
+			m = map[*Subscription]struct{}{}
+			t.byPlan[plan] = m
+		}
+		m[s] = struct{}{}
+		t.mu.Unlock()
+	}
+	return s, nil
+}
+
+// Close stops the deliveries; none starts after it returns. Safe to call
+// more than once.
+func (s *Subscription) Close() {
+	s.once.Do(func() {
+		s.h.mu.Lock()
+		defer s.h.mu.Unlock()
+		s.h.release(s)
+	})
+}
+
+// release removes s from its topics, and topics left without subscribers
+// from the hub. h.mu is held.
+func (h *Hub) release(s *Subscription) {
+	for _, t := range s.topics {
+		t.mu.Lock()
+		if m := t.byPlan[s.plan]; m != nil {
+			delete(m, s)
+			if len(m) == 0 {
+				delete(t.byPlan, s.plan)
+			}
+		}
+		t.mu.Unlock()
+		t.n--
+		if t.n == 0 && h.topics[t.id] == t {
+			delete(h.topics, t.id)
+			t.sub.Close()
+		}
+	}
+	s.topics = nil
+}
+
+// read delivers the ticks of t until its bus subscription ends.
+func (h *Hub) read(t *topic) {
+	defer h.wg.Done()
+	for payload := range t.sub.C {
+		var tick marketgraph.PriceTick
+		if err := json.Unmarshal(payload, &tick); err != nil || tick.AssetID != t.id || tick.Quote == nil {
+			h.cfg.Log.Warn("tickhub: undecodable tick skipped", "topic", t.sub.Topic())
+			continue
+		}
+		tick.Delivery = marketgraph.DeliveryLive
+		h.refresh(t)
+		t.mu.Lock()
+		for p, subs := range t.byPlan {
+			enc, ok := p.encode(&tick, t.asset)
+			if !ok {
+				continue
+			}
+			for s := range subs {
+				s.r.Deliver(enc)
+			}
+		}
+		t.mu.Unlock()
+	}
+}
+
+// refresh reloads t's asset when it is older than AssetTTL; a failed reload
+// keeps the old one, and is tried again at the next tick.
+func (h *Hub) refresh(t *topic) {
+	if h.cfg.Assets == nil {
+		return
+	}
+	now := h.cfg.Now()
+	t.mu.Lock()
+	fresh := now.Sub(t.assetAt) < AssetTTL
+	t.mu.Unlock()
+	if fresh {
+		return
+	}
+	ctx, cancel := context.WithTimeout(h.ctx, 5*time.Second)
+	defer cancel()
+	as, err := h.cfg.Assets(ctx, []string{t.id})
+	if err != nil || len(as) != 1 || as[0] == nil || as[0].ID != t.id {
+		if err != nil {
+			h.cfg.Log.Warn("tickhub: asset reload failed", "asset", t.id, "error", err.Error())
+		}
+		return
+	}
+	t.mu.Lock()
+	t.asset, t.assetAt = as[0], now
+	t.mu.Unlock()
+}
+
+// Topics returns how many assets the hub reads ticks of now: those with
+// at least one subscriber.
+func (h *Hub) Topics() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.topics)
+}
+
+// Close ends every topic and waits for the hub's goroutines. Subscribers
+// receive nothing more; their transports end them as they end.
+func (h *Hub) Close() {
+	h.mu.Lock()
+	if h.closed {
+		h.mu.Unlock()
+		return
+	}
+	h.closed = true
+	h.mu.Unlock()
+	h.cancel()
+	h.wg.Wait()
+}
+
+// Claim is the transport's offer, in the context of an operation it
+// compiled a plan for, to deliver the operation's ticks through the hub.
+type Claim interface {
+	// Take accepts the offer with the assets the operation subscribes to,
+	// as the resolver validated and loaded them. The resolver then returns
+	// a channel that delivers nothing: the transport takes over.
+	Take(assets []*marketgraph.Asset)
+}
+
+type claimKey struct{}
+
+// WithClaim returns ctx carrying c.
+func WithClaim(ctx context.Context, c Claim) context.Context {
+	return context.WithValue(ctx, claimKey{}, c)
+}
+
+// ClaimFrom returns the claim in ctx, or nil.
+func ClaimFrom(ctx context.Context) Claim {
+	c, _ := ctx.Value(claimKey{}).(Claim)
+	return c
+}
