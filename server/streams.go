@@ -17,6 +17,7 @@ const (
 	DefaultMaxConnectionsPerCaller       = 1000
 	DefaultStreamWriteTimeout            = 10 * time.Second
 	DefaultStreamReauthInterval          = 30 * time.Second
+	DefaultStreamBatchWindow             = 10 * time.Millisecond
 )
 
 // codeShuttingDown refuses new streams, and new subscriptions on open

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"time"
@@ -126,13 +127,21 @@ func (t *webSocket) Do(w http.ResponseWriter, r *http.Request, exec graphql.Grap
 		_ = conn.Close(closeBadSubprotocol, "Subprotocol not acceptable: use graphql-transport-ws or graphql-ws")
 		return
 	}
-	ctx, cancel := context.WithCancelCause(r.Context())
+	// The socket outlives this handler: net/http cancels the request's
+	// context when the handler returns, so the socket's context keeps the
+	// values (request id, caller) but not the cancellation.
+	ctx, cancel := context.WithCancelCause(context.WithoutCancel(r.Context()))
 	c := &wsConn{
 		t: t, conn: conn, proto: proto, exec: exec, req: r,
 		ctx: ctx, cancel: cancel, opCtx: ctx, hold: hw.conn,
 		ops: map[string]*wsOp{}, fast: map[string]*fastOp{},
 	}
-	c.serve()
+	// The read loop runs on a goroutine of its own and the handler
+	// returns: the goroutine that served the upgrade has a deep stack
+	// (router, middleware, gqlgen), which ten thousand idle sockets would
+	// otherwise each keep. The access log records the upgrade, not the
+	// socket's lifetime.
+	go c.serve()
 }
 
 // wsConn is one accepted socket.
@@ -203,6 +212,14 @@ var (
 // serve reads messages until the socket closes, then releases everything.
 func (c *wsConn) serve() {
 	defer c.finish()
+	defer func() {
+		// This goroutine is outside net/http's recovery: a panic here
+		// would end the process.
+		if p := recover(); p != nil {
+			c.log().Error("websocket: panic", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+			_ = c.conn.CloseNow()
+		}
+	}()
 	c.after(c.t.cfg.WebSocketInitTimeout, func() {
 		c.mu.Lock()
 		inited := c.inited

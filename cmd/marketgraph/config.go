@@ -58,6 +58,7 @@ type config struct {
 	MaxSubsPerConn     int           // serve -max-subscriptions-per-connection, MARKETGRAPH_MAX_SUBSCRIPTIONS_PER_CONNECTION
 	MaxConnsPerCaller  int           // serve -max-connections-per-caller, MARKETGRAPH_MAX_CONNECTIONS_PER_CALLER
 	StreamWriteTimeout time.Duration // serve -stream-write-timeout, MARKETGRAPH_STREAM_WRITE_TIMEOUT
+	StreamBatchWindow  time.Duration // serve -stream-batch-window, MARKETGRAPH_STREAM_BATCH_WINDOW
 
 	Access    accessConfig    // serve's access control (access.go)
 	Persisted persistedConfig // serve's persisted documents (persisted.go)
@@ -126,6 +127,7 @@ func parseConfig(cmd string, args []string, getenv func(string) string, stderr i
 		fs.IntVar(&c.MaxSubsPerConn, "max-subscriptions-per-connection", e.int("MARKETGRAPH_MAX_SUBSCRIPTIONS_PER_CONNECTION", server.DefaultMaxSubscriptionsPerConnection), "operations running at once on one WebSocket; one more is refused with RATE_LIMITED (MARKETGRAPH_MAX_SUBSCRIPTIONS_PER_CONNECTION; negative: no limit)")
 		fs.IntVar(&c.MaxConnsPerCaller, "max-connections-per-caller", e.int("MARKETGRAPH_MAX_CONNECTIONS_PER_CALLER", server.DefaultMaxConnectionsPerCaller), "WebSockets and event streams one account (or anonymous address) holds open; one more is closed with 1013 or answered 429 (MARKETGRAPH_MAX_CONNECTIONS_PER_CALLER; negative: no limit)")
 		fs.DurationVar(&c.StreamWriteTimeout, "stream-write-timeout", e.duration("MARKETGRAPH_STREAM_WRITE_TIMEOUT", server.DefaultStreamWriteTimeout), "how long one message to a WebSocket or event stream may take; a client that stops reading is disconnected with 1008 (MARKETGRAPH_STREAM_WRITE_TIMEOUT)")
+		fs.DurationVar(&c.StreamBatchWindow, "stream-batch-window", e.duration("MARKETGRAPH_STREAM_BATCH_WINDOW", server.DefaultStreamBatchWindow), "how long a socket gathers price ticks before writing them together: fewer writes for a little latency; negative: write at once (MARKETGRAPH_STREAM_BATCH_WINDOW)")
 		c.Access.flags(fs, &e)
 		fs.StringVar(&c.PprofAddr, "pprof-addr", e.str("MARKETGRAPH_PPROF_ADDR", ""), "serve Go's profiler (/debug/pprof/) on this separate address, for example 127.0.0.1:6060; empty: off. Never expose it publicly (MARKETGRAPH_PPROF_ADDR)")
 		c.Persisted.flags(fs, &e)
@@ -267,6 +269,8 @@ func (c *config) validate() error {
 		return fmt.Errorf("-provider-timeout / MARKETGRAPH_PROVIDER_TIMEOUT (%s) must be shorter than -operation-timeout (%s), or stale quotes could never be served in time", c.ProviderTimeout, c.OpTimeout)
 	case c.cmd == "serve" && (c.WSKeepAlive <= 0 || c.WSInitTimeout <= 0 || c.StreamWriteTimeout <= 0):
 		return fmt.Errorf("-ws-keepalive, -ws-init-timeout and -stream-write-timeout must be positive")
+	case c.cmd == "serve" && c.StreamBatchWindow > time.Second:
+		return fmt.Errorf("-stream-batch-window / MARKETGRAPH_STREAM_BATCH_WINDOW: at most 1s, got %s", c.StreamBatchWindow)
 	case c.cmd == "serve" && (c.WSReadLimit < 1024 || c.WSReadLimit > 16<<20):
 		return fmt.Errorf("-ws-read-limit / MARKETGRAPH_WS_READ_LIMIT: must be between 1024 and 16777216 bytes, got %d", c.WSReadLimit)
 	case c.cmd == "serve" && (c.MaxSubsPerConn == 0 || c.MaxConnsPerCaller == 0):

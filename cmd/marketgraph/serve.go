@@ -97,6 +97,7 @@ func runServe(ctx context.Context, cfg *config, log *slog.Logger, stdout io.Writ
 		MaxSubscriptionsPerConnection: cfg.MaxSubsPerConn,
 		MaxConnectionsPerCaller:       cfg.MaxConnsPerCaller,
 		StreamWriteTimeout:            cfg.StreamWriteTimeout,
+		StreamBatchWindow:             cfg.StreamBatchWindow,
 		Ready:                         store.Ping,
 		Components:                    components,
 		BodyLimit:                     cfg.BodyLimit,
