@@ -490,7 +490,12 @@ func TestWebSocket_ConnectionsPerCaller(t *testing.T) {
 
 func waitUntil(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(streamWait)
+	waitUntilFor(t, what, streamWait, cond)
+}
+
+func waitUntilFor(t *testing.T, what string, wait time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(wait)
 	for !cond() {
 		if time.Now().After(deadline) {
 			t.Fatalf("timed out waiting for %s", what)
@@ -648,7 +653,28 @@ func TestSSE(t *testing.T) {
 // the write timeout, and logged; a fast client of the same asset goes on
 // receiving every tick meanwhile.
 func TestWebSocket_SlowConsumer(t *testing.T) {
-	s := newLiveServer(t, func(c *server.Config) { c.StreamWriteTimeout = 300 * time.Millisecond })
+	// Big events (about 20 KB each) fill the socket buffers quickly; the
+	// selection reads candles, so gqlgen executes it per tick.
+	heavy := `subscription($ids: [ID!]!) { priceTicks(assetIds: $ids) { sequence asset { id candles(interval: MINUTE, last: 200) { start open high low close volume } } } }`
+	testSlowConsumer(t, heavy, []string{"bitcoin", "ethereum", "tether", "solana", "ripple"})
+}
+
+// The same with the slow client on the tick hub's fast path, whose
+// batched writes have the same deadline. Its messages are small and
+// coalesce per asset, so it takes all 100 assets to fill the buffers.
+func TestWebSocket_SlowConsumerFastPath(t *testing.T) {
+	var ids []string
+	for _, a := range demo.Generate(demo.DefaultSeed, time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)).Assets {
+		ids = append(ids, a.ID)
+	}
+	testSlowConsumer(t, tickQuery, ids)
+}
+
+func testSlowConsumer(t *testing.T, slowQuery string, ids []string) {
+	s := newLiveServer(t, func(c *server.Config) {
+		c.StreamWriteTimeout = 300 * time.Millisecond
+		c.StreamBatchWindow = -1 // write as fast as ticks come: fill the buffers sooner
+	})
 	// The slow client's receive buffer is tiny, so the server's writes to
 	// it block after a few kilobytes rather than megabytes.
 	small := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
@@ -658,16 +684,13 @@ func TestWebSocket_SlowConsumer(t *testing.T) {
 		}
 		return conn, err
 	}}}
-	ids := []string{"bitcoin", "ethereum", "tether", "solana", "ripple"}
 	vars := map[string]any{"ids": ids}
 	slow, err := s.tryDial(t, &websocket.DialOptions{HTTPClient: small}, "graphql-transport-ws")
 	if err != nil {
 		t.Fatal(err)
 	}
 	slow.init(nil)
-	// Big events (about 20 KB each) fill the socket buffers quickly.
-	heavy := `subscription($ids: [ID!]!) { priceTicks(assetIds: $ids) { sequence asset { id candles(interval: MINUTE, last: 200) { start open high low close volume } } } }`
-	slow.subscribe("subscribe", "s", heavy, vars)
+	slow.subscribe("subscribe", "s", slowQuery, vars)
 	s.publishUntil(t, slow, "bitcoin", "s", "next")
 	fast := s.dial(t, "graphql-transport-ws")
 	fast.init(nil)
@@ -693,7 +716,9 @@ func TestWebSocket_SlowConsumer(t *testing.T) {
 			}
 		}
 	}()
-	waitUntil(t, "the slow client to be disconnected", func() bool {
+	// Filling the socket buffers takes megabytes of ticks: under -race on
+	// a loaded machine that is many seconds, so this wait is longer.
+	waitUntilFor(t, "the slow client to be disconnected", 3*streamWait, func() bool {
 		for range 20 {
 			for _, id := range ids {
 				s.publish(t, id)
