@@ -93,7 +93,8 @@ func parseConfig(cmd string, args []string, getenv func(string) string, stderr i
 	e := envReader{getenv: getenv}
 	c := &config{cmd: cmd}
 	fs.StringVar(&c.Addr, "addr", e.str("MARKETGRAPH_ADDR", ":8080"), "listen address (MARKETGRAPH_ADDR)")
-	fs.StringVar(&c.DatabaseURL, "database-url", e.str("DATABASE_URL", ""), "PostgreSQL URL; empty runs on the embedded memory store (DATABASE_URL)")
+	c.DatabaseURL = e.str("DATABASE_URL", "")
+	fs.Var(secretString{&c.DatabaseURL}, "database-url", "PostgreSQL URL; empty runs on the embedded memory store (DATABASE_URL)")
 	fs.IntVar(&c.DBMaxConns, "db-max-conns", e.int("MARKETGRAPH_DB_MAX_CONNS", 10), "PostgreSQL pool size (MARKETGRAPH_DB_MAX_CONNS)")
 	// Dev mode defaults on only for the embedded default, where there is
 	// nothing to protect; without an explicit setting it is decided after
@@ -134,7 +135,8 @@ func parseConfig(cmd string, args []string, getenv func(string) string, stderr i
 		c.Limits.flags(fs, &e)
 	}
 	if cmd == "serve" || cmd == "ingest" {
-		fs.StringVar(&c.RedisURL, "redis-url", e.str("REDIS_URL", ""), "Redis URL for the event bus shared by replicas; empty: in-process bus (REDIS_URL)")
+		c.RedisURL = e.str("REDIS_URL", "")
+		fs.Var(secretString{&c.RedisURL}, "redis-url", "Redis URL for the event bus shared by replicas; empty: in-process bus (REDIS_URL)")
 		fs.StringVar(&c.RedisPrefix, "redis-prefix", e.str("MARKETGRAPH_REDIS_PREFIX", pubsub.DefaultPrefix), "prefix of every Redis key and channel, so that deployments can share one Redis (MARKETGRAPH_REDIS_PREFIX)")
 		fs.DurationVar(&c.Tick, "tick", e.duration("MARKETGRAPH_TICK", 0), "ingest tick: one batched quote call each; 0: 1s on the simulator, 10s on coingecko (MARKETGRAPH_TICK)")
 		fs.StringVar(&c.Track, "track", e.str("MARKETGRAPH_TRACK", ""), "comma-separated asset ids to ingest; empty: the top 100 of the catalog (MARKETGRAPH_TRACK)")
@@ -352,4 +354,15 @@ func (e *envReader) duration(name string, def time.Duration) time.Duration {
 		return def
 	}
 	return d
+}
+
+// secretString is a string flag whose value -h never prints: a database or
+// Redis URL taken from the environment may hold a password.
+type secretString struct{ p *string }
+
+func (s secretString) String() string { return "" }
+
+func (s secretString) Set(v string) error {
+	*s.p = v
+	return nil
 }
