@@ -94,6 +94,10 @@ type assetCatalog struct {
 type catalogEntry struct {
 	asset *marketgraph.Asset
 	at    time.Time
+	// refreshing is set while one caller reloads a stale entry; the
+	// others keep getting the stale asset meanwhile, so that ten thousand
+	// subscribers do not reload it at once every assetCatalogTTL.
+	refreshing bool
 }
 
 const assetCatalogTTL = 30 * time.Second
@@ -103,7 +107,8 @@ func newAssetCatalog(now func() time.Time) *assetCatalog {
 }
 
 // get returns the asset id, from the catalog when fresh, else through the
-// operation's loader.
+// operation's loader. A stale entry is reloaded by one caller while the
+// rest are served the stale asset; a failed reload keeps it.
 func (c *assetCatalog) get(ctx context.Context, id string) (*marketgraph.Asset, error) {
 	now := c.now()
 	c.mu.RLock()
@@ -112,12 +117,28 @@ func (c *assetCatalog) get(ctx context.Context, id string) (*marketgraph.Asset, 
 	if ok && now.Sub(e.at) < assetCatalogTTL {
 		return e.asset, nil
 	}
+	if ok {
+		c.mu.Lock()
+		e = c.m[id]
+		if e.refreshing || now.Sub(e.at) < assetCatalogTTL {
+			c.mu.Unlock()
+			return e.asset, nil
+		}
+		e.refreshing = true
+		c.m[id] = e
+		c.mu.Unlock()
+	}
 	a, err := loaders.For(ctx).AssetByID.Load(ctx, id)()
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	if err != nil {
+		if ok {
+			e.refreshing = false
+			c.m[id] = e
+			return e.asset, nil // stale beats nothing
+		}
 		return nil, err
 	}
-	c.mu.Lock()
 	c.m[id] = catalogEntry{asset: a, at: now}
-	c.mu.Unlock()
 	return a, nil
 }
