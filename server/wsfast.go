@@ -143,7 +143,8 @@ func (o *fastOp) end(cause error) {
 
 // Deliver queues a tick of the operation, replacing its waiting tick of the
 // same asset: a slow client gets the newest tick of each asset, never a
-// growing queue. It never blocks.
+// growing queue. It never blocks. The tick leaves at the hub's Flush, with
+// the others of its round.
 func (o *fastOp) Deliver(t *tickhub.Encoded) {
 	c := o.c
 	c.outMu.Lock()
@@ -157,30 +158,39 @@ func (o *fastOp) Deliver(t *tickhub.Encoded) {
 			return
 		}
 	}
-	c.enqueueLocked(outItem{op: o, enc: t})
+	c.out = append(c.out, outItem{op: o, enc: t})
 }
 
-// enqueueLocked queues it and starts the writer if none runs. outMu is
-// held.
+// Flush starts the writer for what Deliver queued, unless it runs: the
+// ticks of one round, for every operation of the socket, leave in one write
+// to the network. Writes are most of the CPU a tick costs at ten thousand
+// subscribers.
+func (o *fastOp) Flush() {
+	c := o.c
+	c.outMu.Lock()
+	c.startWriterLocked()
+	c.outMu.Unlock()
+}
+
+// enqueueLocked queues a ready message and starts the writer if none runs.
+// outMu is held.
 func (c *wsConn) enqueueLocked(it outItem) {
 	if c.outDead {
 		return
 	}
 	c.out = append(c.out, it)
-	if !c.writerOn {
-		c.writerOn = true
-		c.writing.Add(1)
-		// Wait a moment before writing, as Nagle's algorithm does: the
-		// ticks of one publish round reach a socket over tens of
-		// milliseconds (one asset after another), and gathering them costs
-		// one write instead of one per tick. Writes are most of the CPU a
-		// tick costs at ten thousand subscribers.
-		if d := c.t.cfg.StreamBatchWindow; d > 0 {
-			time.AfterFunc(d, c.drain)
-		} else {
-			go c.drain()
-		}
+	c.startWriterLocked()
+}
+
+// startWriterLocked starts a writer for the send queue unless one runs or
+// there is nothing to write. outMu is held.
+func (c *wsConn) startWriterLocked() {
+	if c.writerOn || c.outDead || len(c.out) == 0 || c.ctx.Err() != nil {
+		return
 	}
+	c.writerOn = true
+	c.writing.Add(1)
+	go c.drain()
 }
 
 // framePool holds the buffers a writer assembles frames in.
