@@ -2,9 +2,11 @@ package server
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"net"
 	"net/http"
 	"sync"
@@ -340,7 +342,11 @@ type hijackWriter struct {
 	conn *holdConn
 }
 
-// Hijack hijacks the connection and wraps it.
+// Hijack hijacks the connection and wraps it. The WebSocket library keeps
+// the reader and writer it is handed for the socket's life: net/http's are
+// 4 KiB each, a fifth of a subscriber's memory apiece, so it gets small ones
+// instead (see wsReadBuffer, wsWriteBuffer), the reader holding whatever the
+// client sent after its upgrade request that net/http had already read.
 func (w *hijackWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	nc, brw, err := http.NewResponseController(w.ResponseWriter).Hijack()
 	if err != nil {
@@ -351,8 +357,42 @@ func (w *hijackWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 		return nil, nil, err
 	}
 	w.conn = &holdConn{Conn: nc}
-	brw.Writer.Reset(w.conn)
-	return w.conn, brw, nil
+	br, err := smallReader(brw.Reader, w.conn)
+	if err != nil {
+		_ = nc.Close()
+		return nil, nil, err
+	}
+	return w.conn, bufio.NewReadWriter(br, bufio.NewWriterSize(w.conn, wsWriteBuffer)), nil
+}
+
+// The sizes of a socket's buffers. Client messages are small (a subscribe
+// is a few hundred bytes); a larger one takes more reads, nothing else. The
+// messages the server sends are collected by holdConn, whatever their size;
+// the writer only needs to hold the library's control frames (at most 127
+// bytes) so that each leaves in one write.
+const (
+	wsReadBuffer  = 512
+	wsWriteBuffer = 256
+)
+
+// smallReader returns a reader of conn of wsReadBuffer bytes, or more when
+// old holds more, with what old had buffered in its buffer: the library
+// reads those bytes first (it keeps what the reader buffered, not the
+// reader's source).
+func smallReader(old *bufio.Reader, conn net.Conn) (*bufio.Reader, error) {
+	n := old.Buffered()
+	early, err := old.Peek(n)
+	if err != nil {
+		return nil, err
+	}
+	br := bufio.NewReaderSize(io.MultiReader(bytes.NewReader(bytes.Clone(early)), conn), max(wsReadBuffer, n))
+	if n > 0 {
+		// The copy is all the first read returns: this never reads conn.
+		if _, err := br.Peek(n); err != nil {
+			return nil, err
+		}
+	}
+	return br, nil
 }
 
 // Unwrap lets http.ResponseController reach the wrapped writer.
