@@ -160,10 +160,6 @@ type Config struct {
 	// key ends its streams too (4401). 0 means DefaultStreamReauthInterval,
 	// a negative value never.
 	StreamReauthInterval time.Duration
-	// StreamBatchWindow is how long a socket served by Ticks gathers
-	// messages before writing them together. 0 means
-	// DefaultStreamBatchWindow, a negative value writes at once.
-	StreamBatchWindow time.Duration
 	// Ticks, when set, serves the priceTicks subscriptions of WebSockets
 	// that it can (see TickHub) without executing them per tick: the
 	// same messages, byte for byte, for a fraction of the CPU and memory.
@@ -276,9 +272,6 @@ func New(cfg Config) *Handler {
 	}
 	if cfg.StreamReauthInterval == 0 {
 		cfg.StreamReauthInterval = DefaultStreamReauthInterval
-	}
-	if cfg.StreamBatchWindow == 0 {
-		cfg.StreamBatchWindow = DefaultStreamBatchWindow
 	}
 	streams := newStreams(cfg.MaxConnectionsPerCaller)
 	if cfg.Authenticate == nil && cfg.Auth != nil {

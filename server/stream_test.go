@@ -673,7 +673,6 @@ func TestWebSocket_SlowConsumerFastPath(t *testing.T) {
 func testSlowConsumer(t *testing.T, slowQuery string, ids []string) {
 	s := newLiveServer(t, func(c *server.Config) {
 		c.StreamWriteTimeout = 300 * time.Millisecond
-		c.StreamBatchWindow = -1 // write as fast as ticks come: fill the buffers sooner
 	})
 	// The slow client's receive buffer is tiny, so the server's writes to
 	// it block after a few kilobytes rather than megabytes.

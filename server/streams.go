@@ -17,7 +17,6 @@ const (
 	DefaultMaxConnectionsPerCaller       = 1000
 	DefaultStreamWriteTimeout            = 10 * time.Second
 	DefaultStreamReauthInterval          = 30 * time.Second
-	DefaultStreamBatchWindow             = 10 * time.Millisecond
 )
 
 // codeShuttingDown refuses new streams, and new subscriptions on open

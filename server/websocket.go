@@ -131,8 +131,13 @@ func (t *webSocket) Do(w http.ResponseWriter, r *http.Request, exec graphql.Grap
 	// context when the handler returns, so the socket's context keeps the
 	// values (request id, caller) but not the cancellation.
 	ctx, cancel := context.WithCancelCause(context.WithoutCancel(r.Context()))
+	// The socket keeps the request for its headers and address, not its
+	// body: limitBody's reader holds the ResponseWriter, and through it
+	// net/http's connection with its two 4 KiB buffers.
+	req := *r
+	req.Body, req.GetBody = http.NoBody, nil
 	c := &wsConn{
-		t: t, conn: conn, proto: proto, exec: exec, req: r,
+		t: t, conn: conn, proto: proto, exec: exec, req: &req,
 		ctx: ctx, cancel: cancel, opCtx: ctx, hold: hw.conn,
 		ops: map[string]*wsOp{}, fast: map[string]*fastOp{},
 	}
@@ -674,22 +679,9 @@ func (c *wsConn) write(b []byte) bool {
 	if c.ctx.Err() != nil {
 		return false
 	}
-	// The deadline's context is not the socket's: it expires only when
-	// this write has waited too long, never because the socket ended.
-	ctx, cancel := context.WithTimeout(context.Background(), c.t.cfg.StreamWriteTimeout)
-	defer cancel()
-	c.sendMu.Lock()
-	err := c.conn.Write(ctx, websocket.MessageText, b)
-	c.sendMu.Unlock()
-	if err == nil {
-		return true
-	}
-	if ctx.Err() != nil {
-		c.stuckClient()
-		return false
-	}
-	c.cancel(errSocketClosed)
-	return false
+	// As a batch of one: the frame leaves in one write to the network,
+	// whatever the size of the socket's small write buffer.
+	return c.writeBatch(b, []int{len(b)})
 }
 
 // stuckClient logs and disconnects a client that stopped reading, once.

@@ -2,9 +2,11 @@ package server
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"net"
 	"net/http"
 	"sync"
@@ -143,7 +145,8 @@ func (o *fastOp) end(cause error) {
 
 // Deliver queues a tick of the operation, replacing its waiting tick of the
 // same asset: a slow client gets the newest tick of each asset, never a
-// growing queue. It never blocks.
+// growing queue. It never blocks. The tick leaves at the hub's Flush, with
+// the others of its round.
 func (o *fastOp) Deliver(t *tickhub.Encoded) {
 	c := o.c
 	c.outMu.Lock()
@@ -157,30 +160,39 @@ func (o *fastOp) Deliver(t *tickhub.Encoded) {
 			return
 		}
 	}
-	c.enqueueLocked(outItem{op: o, enc: t})
+	c.out = append(c.out, outItem{op: o, enc: t})
 }
 
-// enqueueLocked queues it and starts the writer if none runs. outMu is
-// held.
+// Flush starts the writer for what Deliver queued, unless it runs: the
+// ticks of one round, for every operation of the socket, leave in one write
+// to the network. Writes are most of the CPU a tick costs at ten thousand
+// subscribers.
+func (o *fastOp) Flush() {
+	c := o.c
+	c.outMu.Lock()
+	c.startWriterLocked()
+	c.outMu.Unlock()
+}
+
+// enqueueLocked queues a ready message and starts the writer if none runs.
+// outMu is held.
 func (c *wsConn) enqueueLocked(it outItem) {
 	if c.outDead {
 		return
 	}
 	c.out = append(c.out, it)
-	if !c.writerOn {
-		c.writerOn = true
-		c.writing.Add(1)
-		// Wait a moment before writing, as Nagle's algorithm does: the
-		// ticks of one publish round reach a socket over tens of
-		// milliseconds (one asset after another), and gathering them costs
-		// one write instead of one per tick. Writes are most of the CPU a
-		// tick costs at ten thousand subscribers.
-		if d := c.t.cfg.StreamBatchWindow; d > 0 {
-			time.AfterFunc(d, c.drain)
-		} else {
-			go c.drain()
-		}
+	c.startWriterLocked()
+}
+
+// startWriterLocked starts a writer for the send queue unless one runs or
+// there is nothing to write. outMu is held.
+func (c *wsConn) startWriterLocked() {
+	if c.writerOn || c.outDead || len(c.out) == 0 || c.ctx.Err() != nil {
+		return
 	}
+	c.writerOn = true
+	c.writing.Add(1)
+	go c.drain()
 }
 
 // framePool holds the buffers a writer assembles frames in.
@@ -330,7 +342,11 @@ type hijackWriter struct {
 	conn *holdConn
 }
 
-// Hijack hijacks the connection and wraps it.
+// Hijack hijacks the connection and wraps it. The WebSocket library keeps
+// the reader and writer it is handed for the socket's life: net/http's are
+// 4 KiB each, a fifth of a subscriber's memory apiece, so it gets small ones
+// instead (see wsReadBuffer, wsWriteBuffer), the reader holding whatever the
+// client sent after its upgrade request that net/http had already read.
 func (w *hijackWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	nc, brw, err := http.NewResponseController(w.ResponseWriter).Hijack()
 	if err != nil {
@@ -341,8 +357,42 @@ func (w *hijackWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 		return nil, nil, err
 	}
 	w.conn = &holdConn{Conn: nc}
-	brw.Writer.Reset(w.conn)
-	return w.conn, brw, nil
+	br, err := smallReader(brw.Reader, w.conn)
+	if err != nil {
+		_ = nc.Close()
+		return nil, nil, err
+	}
+	return w.conn, bufio.NewReadWriter(br, bufio.NewWriterSize(w.conn, wsWriteBuffer)), nil
+}
+
+// The sizes of a socket's buffers. Client messages are small (a subscribe
+// is a few hundred bytes); a larger one takes more reads, nothing else. The
+// messages the server sends are collected by holdConn, whatever their size;
+// the writer only needs to hold the library's control frames (at most 127
+// bytes) so that each leaves in one write.
+const (
+	wsReadBuffer  = 512
+	wsWriteBuffer = 256
+)
+
+// smallReader returns a reader of conn of wsReadBuffer bytes, or more when
+// old holds more, with what old had buffered in its buffer: the library
+// reads those bytes first (it keeps what the reader buffered, not the
+// reader's source).
+func smallReader(old *bufio.Reader, conn net.Conn) (*bufio.Reader, error) {
+	n := old.Buffered()
+	early, err := old.Peek(n)
+	if err != nil {
+		return nil, err
+	}
+	br := bufio.NewReaderSize(io.MultiReader(bytes.NewReader(bytes.Clone(early)), conn), max(wsReadBuffer, n))
+	if n > 0 {
+		// The copy is all the first read returns: this never reads conn.
+		if _, err := br.Peek(n); err != nil {
+			return nil, err
+		}
+	}
+	return br, nil
 }
 
 // Unwrap lets http.ResponseController reach the wrapped writer.

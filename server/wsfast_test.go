@@ -1,9 +1,14 @@
 package server_test
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -191,4 +196,86 @@ func publishTick(t *testing.T, bus pubsub.Bus, asset string, seq uint64, q *mark
 	if err := bus.Publish(context.Background(), marketgraph.TickTopic(asset), b); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// A client may send its first messages in the same packet as the upgrade
+// request, before it has seen the 101: net/http has read them by then, and
+// they must reach the socket, which reads through a smaller buffer of its
+// own. Large enough messages are sent too, so that they exceed that buffer.
+func TestWebSocket_EarlyMessagesAfterUpgrade(t *testing.T) {
+	s := newLiveServer(t, nil)
+	for _, size := range []int{0, 2000, 6000} {
+		t.Run(fmt.Sprint(size), func(t *testing.T) {
+			conn, err := net.Dial("tcp", strings.TrimPrefix(s.ts.URL, "http://"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			_ = conn.SetDeadline(time.Now().Add(streamWait))
+			init, _ := json.Marshal(map[string]any{"type": "connection_init", "payload": map[string]any{"padding": strings.Repeat("x", size)}})
+			sub, _ := json.Marshal(map[string]any{"type": "subscribe", "id": "1", "payload": map[string]any{"query": `{ __typename }`}})
+			var b bytes.Buffer
+			b.WriteString("GET " + server.GraphQLPath + " HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+				"Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Protocol: graphql-transport-ws\r\n\r\n")
+			b.Write(clientFrame(init))
+			b.Write(clientFrame(sub))
+			if _, err := conn.Write(b.Bytes()); err != nil { // one write: one packet on loopback
+				t.Fatal(err)
+			}
+			br := bufio.NewReader(conn)
+			resp, err := http.ReadResponse(br, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if resp.StatusCode != http.StatusSwitchingProtocols {
+				t.Fatalf("status %d", resp.StatusCode)
+			}
+			for _, want := range []string{`"connection_ack"`, `"__typename":"Query"`, `"complete"`} {
+				if got := serverFrame(t, br); !strings.Contains(got, want) {
+					t.Fatalf("got %s, want a message with %s", got, want)
+				}
+			}
+		})
+	}
+}
+
+// clientFrame is p as a masked text frame, as a client sends it.
+func clientFrame(p []byte) []byte {
+	f := []byte{0x81}
+	switch n := len(p); {
+	case n < 126:
+		f = append(f, 0x80|byte(n))
+	case n < 1<<16:
+		f = append(f, 0x80|126, byte(n>>8), byte(n))
+	default:
+		panic("frame too large for this test")
+	}
+	key := []byte{1, 2, 3, 4}
+	f = append(f, key...)
+	for i, c := range p {
+		f = append(f, c^key[i%4])
+	}
+	return f
+}
+
+// serverFrame reads one unmasked text frame of at most 64 KiB.
+func serverFrame(t *testing.T, br *bufio.Reader) string {
+	t.Helper()
+	var h [2]byte
+	if _, err := io.ReadFull(br, h[:]); err != nil {
+		t.Fatal(err)
+	}
+	n := int(h[1] & 0x7f)
+	if n == 126 {
+		var l [2]byte
+		if _, err := io.ReadFull(br, l[:]); err != nil {
+			t.Fatal(err)
+		}
+		n = int(l[0])<<8 | int(l[1])
+	}
+	p := make([]byte, n)
+	if _, err := io.ReadFull(br, p); err != nil {
+		t.Fatal(err)
+	}
+	return string(p)
 }

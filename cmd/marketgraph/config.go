@@ -16,6 +16,7 @@ import (
 	"github.com/marketgraph/marketgraph/marketdata/coingecko"
 	"github.com/marketgraph/marketgraph/pubsub"
 	"github.com/marketgraph/marketgraph/server"
+	"github.com/marketgraph/marketgraph/tickhub"
 )
 
 // config is every setting of every subcommand. Each flag has an environment
@@ -128,7 +129,7 @@ func parseConfig(cmd string, args []string, getenv func(string) string, stderr i
 		fs.IntVar(&c.MaxSubsPerConn, "max-subscriptions-per-connection", e.int("MARKETGRAPH_MAX_SUBSCRIPTIONS_PER_CONNECTION", server.DefaultMaxSubscriptionsPerConnection), "operations running at once on one WebSocket; one more is refused with RATE_LIMITED (MARKETGRAPH_MAX_SUBSCRIPTIONS_PER_CONNECTION; negative: no limit)")
 		fs.IntVar(&c.MaxConnsPerCaller, "max-connections-per-caller", e.int("MARKETGRAPH_MAX_CONNECTIONS_PER_CALLER", server.DefaultMaxConnectionsPerCaller), "WebSockets and event streams one account (or anonymous address) holds open; one more is closed with 1013 or answered 429 (MARKETGRAPH_MAX_CONNECTIONS_PER_CALLER; negative: no limit)")
 		fs.DurationVar(&c.StreamWriteTimeout, "stream-write-timeout", e.duration("MARKETGRAPH_STREAM_WRITE_TIMEOUT", server.DefaultStreamWriteTimeout), "how long one message to a WebSocket or event stream may take; a client that stops reading is disconnected with 1008 (MARKETGRAPH_STREAM_WRITE_TIMEOUT)")
-		fs.DurationVar(&c.StreamBatchWindow, "stream-batch-window", e.duration("MARKETGRAPH_STREAM_BATCH_WINDOW", server.DefaultStreamBatchWindow), "how long a socket gathers price ticks before writing them together: fewer writes for a little latency; negative: write at once (MARKETGRAPH_STREAM_BATCH_WINDOW)")
+		fs.DurationVar(&c.StreamBatchWindow, "stream-batch-window", e.duration("MARKETGRAPH_STREAM_BATCH_WINDOW", tickhub.DefaultWindow), "how long the tick hub gathers a publish round's price ticks after the first, to write each socket's ticks of the round together: fewer writes for a little latency; negative: deliver at once (MARKETGRAPH_STREAM_BATCH_WINDOW)")
 		c.Access.flags(fs, &e)
 		fs.StringVar(&c.PprofAddr, "pprof-addr", e.str("MARKETGRAPH_PPROF_ADDR", ""), "serve Go's profiler (/debug/pprof/) on this separate address, for example 127.0.0.1:6060; empty: off. Never expose it publicly (MARKETGRAPH_PPROF_ADDR)")
 		c.Persisted.flags(fs, &e)

@@ -97,7 +97,6 @@ func runServe(ctx context.Context, cfg *config, log *slog.Logger, stdout io.Writ
 		MaxSubscriptionsPerConnection: cfg.MaxSubsPerConn,
 		MaxConnectionsPerCaller:       cfg.MaxConnsPerCaller,
 		StreamWriteTimeout:            cfg.StreamWriteTimeout,
-		StreamBatchWindow:             cfg.StreamBatchWindow,
 		Ready:                         store.Ping,
 		Components:                    components,
 		BodyLimit:                     cfg.BodyLimit,
@@ -120,7 +119,7 @@ func runServe(ctx context.Context, cfg *config, log *slog.Logger, stdout io.Writ
 	// priceTicks subscriptions over WebSocket that select only what a tick
 	// carries are served by the tick hub: one bus subscription per asset,
 	// one encoding per tick and selection.
-	ticks := tickhub.New(tickhub.Config{Bus: bus, Assets: store.FindAssetsByIDs, Log: log})
+	ticks := tickhub.New(tickhub.Config{Bus: bus, Assets: store.FindAssetsByIDs, Log: log, Window: cfg.StreamBatchWindow})
 	defer ticks.Close()
 	scfg.Ticks = ticks
 	handler := server.New(scfg)

@@ -1,0 +1,169 @@
+package tickhub_test
+
+import (
+	"context"
+	"encoding/json"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/parser"
+
+	"github.com/marketgraph/marketgraph"
+	"github.com/marketgraph/marketgraph/pubsub"
+	"github.com/marketgraph/marketgraph/tickhub"
+)
+
+// recorder is a Receiver that records what the hub calls, in order.
+type recorder struct {
+	mu      sync.Mutex
+	events  []string
+	flushed chan struct{}
+}
+
+func newRecorder() *recorder { return &recorder{flushed: make(chan struct{}, 100)} }
+
+func (r *recorder) Deliver(t *tickhub.Encoded) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.events = append(r.events, "deliver "+t.AssetID)
+}
+
+func (r *recorder) Flush() {
+	r.mu.Lock()
+	r.events = append(r.events, "flush")
+	r.mu.Unlock()
+	r.flushed <- struct{}{}
+}
+
+func (r *recorder) wait(t *testing.T) []string {
+	t.Helper()
+	select {
+	case <-r.flushed:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no flush")
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.events)
+}
+
+func plan(t *testing.T, h *tickhub.Hub) *tickhub.Plan {
+	t.Helper()
+	q, err := parser.ParseQuery(&ast.Source{Name: "test", Input: `subscription { priceTicks(assetIds: ["bitcoin"]) { sequence quote { price } } }`})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, ok := h.Compile(&graphql.OperationContext{Operation: q.Operations[0]})
+	if !ok {
+		t.Fatal("not compiled")
+	}
+	return p
+}
+
+// round sorts the deliveries before a round's flush.
+func round(events []string) []string {
+	if n := len(events); n > 0 && events[n-1] == "flush" {
+		slices.Sort(events[:n-1])
+	}
+	return events
+}
+
+func publish(t *testing.T, bus pubsub.Bus, asset string, seq uint64) {
+	t.Helper()
+	now := time.Now().UTC()
+	b, err := json.Marshal(marketgraph.PriceTick{AssetID: asset, Sequence: seq, At: now,
+		Quote: &marketgraph.Quote{AssetID: asset, Price: 1, Currency: marketgraph.CurrencyUSD, AsOf: now}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := bus.Publish(context.Background(), marketgraph.TickTopic(asset), b); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func assets(ids ...string) []*marketgraph.Asset {
+	var as []*marketgraph.Asset
+	for _, id := range ids {
+		as = append(as, &marketgraph.Asset{ID: id, Symbol: id, Name: id})
+	}
+	return as
+}
+
+// The ticks of one publish round reach each receiver together: every
+// Deliver of the round, then one Flush, however many assets it holds.
+func TestHub_OneFlushPerRound(t *testing.T) {
+	bus := pubsub.NewLocal(0)
+	t.Cleanup(func() { _ = bus.Close() })
+	// A window far longer than publishing three ticks takes, so that
+	// they make one round however loaded the machine is.
+	h := tickhub.New(tickhub.Config{Bus: bus, Window: 500 * time.Millisecond})
+	t.Cleanup(h.Close)
+	p := plan(t, h)
+	a, b := newRecorder(), newRecorder()
+	if _, err := h.Subscribe(p, assets("bitcoin", "ethereum"), a); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.Subscribe(p, assets("ethereum"), b); err != nil {
+		t.Fatal(err)
+	}
+	publish(t, bus, "ethereum", 1)
+	publish(t, bus, "bitcoin", 1)
+	publish(t, bus, "tether", 1) // nobody's
+	// Assets are read on goroutines of their own: their order in a round
+	// is not the order of publishing.
+	if got, want := round(a.wait(t)), []string{"deliver bitcoin", "deliver ethereum", "flush"}; !slices.Equal(got, want) {
+		t.Errorf("a got %q, want %q", got, want)
+	}
+	if got, want := b.wait(t), []string{"deliver ethereum", "flush"}; !slices.Equal(got, want) {
+		t.Errorf("b got %q, want %q", got, want)
+	}
+
+	// The next round is delivered the same way.
+	publish(t, bus, "bitcoin", 2)
+	publish(t, bus, "ethereum", 2)
+	if got, want := round(a.wait(t)[3:]), []string{"deliver bitcoin", "deliver ethereum", "flush"}; !slices.Equal(got, want) {
+		t.Errorf("a's second round: got %q, want %q", got, want)
+	}
+}
+
+// Without a window the hub delivers what has arrived at once; every tick
+// is still followed by a flush, and a closed subscription gets nothing more.
+func TestHub_NoWindow(t *testing.T) {
+	bus := pubsub.NewLocal(0)
+	t.Cleanup(func() { _ = bus.Close() })
+	h := tickhub.New(tickhub.Config{Bus: bus, Window: -1})
+	t.Cleanup(h.Close)
+	p := plan(t, h)
+	r, other := newRecorder(), newRecorder()
+	sub, err := h.Subscribe(p, assets("bitcoin"), r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.Subscribe(p, assets("bitcoin"), other); err != nil {
+		t.Fatal(err)
+	}
+	for i := uint64(1); i <= 3; i++ {
+		publish(t, bus, "bitcoin", i)
+		if got := r.wait(t); got[len(got)-1] != "flush" || got[len(got)-2] != "deliver bitcoin" {
+			t.Fatalf("tick %d: got %q", i, got)
+		}
+		other.wait(t)
+	}
+	sub.Close()
+	n := len(r.snapshot())
+	publish(t, bus, "bitcoin", 4)
+	other.wait(t) // the tick was delivered to the others
+	if got := r.snapshot(); len(got) != n {
+		t.Errorf("a closed subscription got %q", got[n:])
+	}
+}
+
+func (r *recorder) snapshot() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.events)
+}
