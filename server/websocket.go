@@ -188,10 +188,10 @@ type wsConn struct {
 	recheck     func(context.Context) error
 	reauthTimer *time.Timer
 
-	// hold is the network connection under conn; sendMu serialises
-	// the messages write sends with the batches of the send queue.
-	hold   *holdConn
-	sendMu sync.Mutex
+	// hold is the network connection under conn, which the socket's
+	// messages are written to (writeFrames), apart from the library's
+	// control frames.
+	hold *holdConn
 	// The send queue of handed-over operations (see drain). outDead is
 	// set once a write failed: nothing is queued any more.
 	outMu    sync.Mutex
@@ -679,9 +679,9 @@ func (c *wsConn) write(b []byte) bool {
 	if c.ctx.Err() != nil {
 		return false
 	}
-	// As a batch of one: the frame leaves in one write to the network,
+	// One frame, encoded here and written in one write to the network,
 	// whatever the size of the socket's small write buffer.
-	return c.writeBatch(b, []int{len(b)})
+	return c.writeFrames(append(appendTextFrameHeader(make([]byte, 0, len(b)+10), len(b)), b...))
 }
 
 // stuckClient logs and disconnects a client that stopped reading, once.
