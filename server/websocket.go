@@ -243,10 +243,32 @@ func (c *wsConn) serve() {
 			c.closeWith(closeBadRequest, "Invalid message received: binary frames are not supported")
 			return
 		}
-		if !c.handle(data) {
+		if !c.handleApart(data) {
 			return
 		}
 	}
+}
+
+// handleApart handles a message on a goroutine of its own and waits for
+// it. The read goroutine lives as long as the socket, and a goroutine's
+// stack does not shrink back to what it needs between messages: handling
+// (JSON decoding, authentication, parsing) would grow it to 16 KiB, kept
+// by each of ten thousand idle sockets, where reading needs a few.
+func (c *wsConn) handleApart(data []byte) bool {
+	done := make(chan bool, 1)
+	go func() {
+		ok := false
+		defer func() {
+			if p := recover(); p != nil {
+				// This goroutine is outside net/http's recovery too.
+				c.log().Error("websocket: panic", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+				_ = c.conn.CloseNow()
+			}
+			done <- ok
+		}()
+		ok = c.handle(data)
+	}()
+	return <-done
 }
 
 // after runs f once after d, unless the socket has ended by then. The
