@@ -55,11 +55,12 @@ type fastOp struct {
 }
 
 // outItem is one queued message: a tick of an operation, replaced by a
-// newer tick of the same asset while it waits, or a ready message.
+// newer tick of the same asset while it waits, or a ready message (op nil,
+// the message in enc.Payload). Two words: a socket keeps two queues of
+// them, each as long as its most ticks in one round.
 type outItem struct {
 	op  *fastOp
 	enc *tickhub.Encoded
-	raw []byte
 }
 
 // handOver subscribes the operation id to the hub, reporting false when it
@@ -130,7 +131,7 @@ func (o *fastOp) end(cause error) {
 	c.out = kept
 	if cause == nil || errors.Is(cause, errShutdown) || (errors.Is(cause, errClientComplete) && c.proto.legacy) {
 		b, _ := json.Marshal(map[string]any{"type": "complete", "id": o.id})
-		c.enqueueLocked(outItem{raw: b})
+		c.enqueueLocked(outItem{enc: &tickhub.Encoded{Payload: b}})
 	}
 	c.outMu.Unlock()
 	if sub != nil {
@@ -222,8 +223,8 @@ func (c *wsConn) drain() {
 		buf := (*bp)[:0]
 		for _, it := range items {
 			switch {
-			case it.raw != nil:
-				buf = append(appendTextFrameHeader(buf, len(it.raw)), it.raw...)
+			case it.op == nil:
+				buf = append(appendTextFrameHeader(buf, len(it.enc.Payload)), it.enc.Payload...)
 			case it.op.ext != nil:
 				payload, err := json.Marshal(&graphql.Response{Data: it.enc.Data, Extensions: it.op.ext})
 				if err != nil {
@@ -369,7 +370,7 @@ func (w *hijackWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 // that each leaves in one write (which holdConn relies on).
 const (
 	wsReadBuffer  = 512
-	wsWriteBuffer = 256
+	wsWriteBuffer = 128
 )
 
 // smallReader returns a reader of conn of wsReadBuffer bytes, or more when
