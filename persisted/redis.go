@@ -5,13 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/url"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/redis/go-redis/v9"
+
+	"github.com/marketgraph/marketgraph/internal/redisconn"
 )
 
 // Defaults of RedisConfig.
@@ -77,10 +77,6 @@ var _ graphql.Cache[string] = (*Redis)(nil)
 // The client neither retries nor redials within a call: Timeout is the
 // whole budget of one.
 func NewRedis(ctx context.Context, cfg RedisConfig) (*Redis, error) {
-	opts, redacted, err := parseRedisURL(cfg.URL)
-	if err != nil {
-		return nil, err
-	}
 	if cfg.Prefix == "" {
 		cfg.Prefix = DefaultRedisPrefix
 	}
@@ -99,13 +95,9 @@ func NewRedis(ctx context.Context, cfg RedisConfig) (*Redis, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	opts.ContextTimeoutEnabled = true
-	opts.MaxRetries = -1
-	opts.DialerRetries = 1
-	client := redis.NewClient(opts)
-	if err := client.Ping(ctx).Err(); err != nil {
-		client.Close()
-		return nil, fmt.Errorf("persisted: cannot reach Redis at REDIS_URL %s: %w", redacted, err)
+	client, redacted, err := redisconn.Dial(ctx, cfg.URL, true)
+	if err != nil {
+		return nil, fmt.Errorf("persisted: %w", err)
 	}
 	return &Redis{
 		client:   client,
@@ -198,31 +190,4 @@ func (r *Redis) call(ctx context.Context, fn func(context.Context) error) error 
 		r.log.Info("persisted query store reachable again", "down_for", time.Since(r.downSince).Round(time.Millisecond).String())
 	}
 	return err
-}
-
-// parseRedisURL parses REDIS_URL and returns it with its password masked,
-// for messages. The parsers' own errors may quote the whole URL, password
-// included, so they are never passed on as they are.
-func parseRedisURL(raw string) (*redis.Options, string, error) {
-	if raw == "" {
-		return nil, "", errors.New("persisted: REDIS_URL is empty")
-	}
-	u, err := url.Parse(raw)
-	if err != nil {
-		reason := "malformed URL"
-		if ue, ok := errors.AsType[*url.Error](err); ok {
-			reason = ue.Err.Error() // the cause alone, without the URL
-		}
-		return nil, "", fmt.Errorf("persisted: REDIS_URL is not a valid URL: %s", reason)
-	}
-	redacted := u.Redacted()
-	opts, err := redis.ParseURL(raw)
-	if err != nil {
-		reason := err.Error()
-		if pw, ok := u.User.Password(); ok && pw != "" {
-			reason = strings.ReplaceAll(reason, pw, "xxxxx")
-		}
-		return nil, "", fmt.Errorf("persisted: REDIS_URL %s is not a valid Redis URL: %s", redacted, reason)
-	}
-	return opts, redacted, nil
 }

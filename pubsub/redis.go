@@ -5,14 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/url"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/marketgraph/marketgraph/internal/redisconn"
 )
 
 // DefaultPrefix is put before every topic to make its Redis channel name,
@@ -110,14 +110,11 @@ var _ Bus = (*Redis)(nil)
 // wrong or unreachable REDIS_URL fails start-up rather than the first
 // publish. Errors name REDIS_URL and never contain its password.
 func NewRedis(ctx context.Context, cfg RedisConfig) (*Redis, error) {
-	opts, redacted, err := parseRedisURL(cfg.URL)
+	// Not bounded: the reader's blocking receive has its own deadline,
+	// and publishes may retry a broken connection.
+	client, redacted, err := redisconn.Dial(ctx, cfg.URL, false)
 	if err != nil {
-		return nil, err
-	}
-	client := redis.NewClient(opts)
-	if err := client.Ping(ctx).Err(); err != nil {
-		client.Close()
-		return nil, fmt.Errorf("pubsub: cannot reach Redis at REDIS_URL %s: %w", redacted, err)
+		return nil, fmt.Errorf("pubsub: %w", err)
 	}
 	if cfg.Buffer < 1 {
 		cfg.Buffer = DefaultBuffer
@@ -143,33 +140,6 @@ func NewRedis(ctx context.Context, cfg RedisConfig) (*Redis, error) {
 	go b.read()
 	go b.probe()
 	return b, nil
-}
-
-// parseRedisURL parses REDIS_URL and returns it with its password masked,
-// for messages. The parsers' own errors may quote the whole URL, password
-// included, so they are never passed on as they are.
-func parseRedisURL(raw string) (*redis.Options, string, error) {
-	if raw == "" {
-		return nil, "", errors.New("pubsub: REDIS_URL is empty")
-	}
-	u, err := url.Parse(raw)
-	if err != nil {
-		reason := "malformed URL"
-		if ue, ok := errors.AsType[*url.Error](err); ok {
-			reason = ue.Err.Error() // the cause alone, without the URL
-		}
-		return nil, "", fmt.Errorf("pubsub: REDIS_URL is not a valid URL: %s", reason)
-	}
-	redacted := u.Redacted()
-	opts, err := redis.ParseURL(raw)
-	if err != nil {
-		reason := err.Error()
-		if pw, ok := u.User.Password(); ok && pw != "" {
-			reason = strings.ReplaceAll(reason, pw, "xxxxx")
-		}
-		return nil, "", fmt.Errorf("pubsub: REDIS_URL %s is not a valid Redis URL: %s", redacted, reason)
-	}
-	return opts, redacted, nil
 }
 
 // publishScript appends a payload to its topic's history, trims the

@@ -5,12 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/url"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/marketgraph/marketgraph/internal/redisconn"
 
 	"github.com/marketgraph/marketgraph"
 )
@@ -76,10 +76,6 @@ type Redis struct {
 // honours context deadlines and neither retries commands nor redials: a
 // call that cannot finish within Timeout fails, and the policy answers.
 func NewRedis(ctx context.Context, cfg RedisConfig) (*Redis, error) {
-	opts, redacted, err := parseRedisURL(cfg.URL)
-	if err != nil {
-		return nil, err
-	}
 	if cfg.Prefix == "" {
 		cfg.Prefix = DefaultRedisPrefix
 	}
@@ -92,13 +88,9 @@ func NewRedis(ctx context.Context, cfg RedisConfig) (*Redis, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	opts.ContextTimeoutEnabled = true
-	opts.MaxRetries = -1   // no retries: the timeout is the whole budget
-	opts.DialerRetries = 1 // one dial attempt per call, for the same reason
-	client := redis.NewClient(opts)
-	if err := client.Ping(ctx).Err(); err != nil {
-		client.Close()
-		return nil, fmt.Errorf("ratelimit: cannot reach Redis at REDIS_URL %s: %w", redacted, err)
+	client, redacted, err := redisconn.Dial(ctx, cfg.URL, true)
+	if err != nil {
+		return nil, fmt.Errorf("ratelimit: %w", err)
 	}
 	return &Redis{
 		client:   client,
@@ -108,33 +100,6 @@ func NewRedis(ctx context.Context, cfg RedisConfig) (*Redis, error) {
 		failOpen: cfg.FailOpen,
 		log:      cfg.Logger.With("component", "ratelimit", "redis", redacted),
 	}, nil
-}
-
-// parseRedisURL parses REDIS_URL and returns it with its password masked,
-// for messages. The parsers' own errors may quote the whole URL, password
-// included, so they are never passed on as they are.
-func parseRedisURL(raw string) (*redis.Options, string, error) {
-	if raw == "" {
-		return nil, "", errors.New("ratelimit: REDIS_URL is empty")
-	}
-	u, err := url.Parse(raw)
-	if err != nil {
-		reason := "malformed URL"
-		if ue, ok := errors.AsType[*url.Error](err); ok {
-			reason = ue.Err.Error() // the cause alone, without the URL
-		}
-		return nil, "", fmt.Errorf("ratelimit: REDIS_URL is not a valid URL: %s", reason)
-	}
-	redacted := u.Redacted()
-	opts, err := redis.ParseURL(raw)
-	if err != nil {
-		reason := err.Error()
-		if pw, ok := u.User.Password(); ok && pw != "" {
-			reason = strings.ReplaceAll(reason, pw, "xxxxx")
-		}
-		return nil, "", fmt.Errorf("ratelimit: REDIS_URL %s is not a valid Redis URL: %s", redacted, reason)
-	}
-	return opts, redacted, nil
 }
 
 // Close closes the Redis connection. Counters and budgets fail by the
