@@ -34,6 +34,13 @@ func TestMain(m *testing.M) {
 // its first line of output.
 func startProcess(t *testing.T, env []string, args string) *exec.Cmd {
 	t.Helper()
+	cmd, _ := startProcessLine(t, env, args)
+	return cmd
+}
+
+// startProcessLine is startProcess, also returning the first line.
+func startProcessLine(t *testing.T, env []string, args string) (*exec.Cmd, string) {
+	t.Helper()
 	cmd := exec.Command(os.Args[0])
 	cmd.Env = append(append(os.Environ(), "MARKETGRAPH_TEST_RUN="+args), env...)
 	stdout, err := cmd.StdoutPipe()
@@ -51,7 +58,7 @@ func startProcess(t *testing.T, env []string, args string) *exec.Cmd {
 	}
 	go io.Copy(io.Discard, stdout)
 	t.Logf("%s: %s", args, strings.TrimSpace(line))
-	return cmd
+	return cmd, line
 }
 
 // TestIngest_Failover: two ingest processes share a database; exactly one

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"crypto/rand"
@@ -10,7 +9,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -22,22 +20,7 @@ import (
 // returns its base URL.
 func startReplica(t *testing.T, env []string, args string) string {
 	t.Helper()
-	cmd := exec.Command(os.Args[0])
-	cmd.Env = append(append(os.Environ(), "MARKETGRAPH_TEST_RUN=serve -addr 127.0.0.1:0 "+args), env...)
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stderr = io.Discard
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	line, err := bufio.NewReader(stdout).ReadString('\n')
-	if err != nil {
-		t.Fatalf("serve %s printed nothing: %v", args, err)
-	}
-	go io.Copy(io.Discard, stdout)
+	_, line := startProcessLine(t, env, "serve -addr 127.0.0.1:0 "+args)
 	const prefix = "marketgraph listening on "
 	if !strings.HasPrefix(line, prefix) {
 		t.Fatalf("first line %q", line)
