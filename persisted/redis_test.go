@@ -4,11 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
-	"io"
 	"log/slog"
-	"net"
-	"net/url"
-	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -16,22 +12,12 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/marketgraph/marketgraph/internal/redistest"
 	"github.com/marketgraph/marketgraph/persisted"
 )
 
-// redisURL returns TEST_REDIS_URL, skipping the test without it (failing
-// under CI, where Redis must be there).
-func redisURL(t *testing.T) string {
-	t.Helper()
-	u := os.Getenv("TEST_REDIS_URL")
-	if u == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatal("TEST_REDIS_URL is not set (required under CI)")
-		}
-		t.Skip("TEST_REDIS_URL is not set; skipping the Redis cache tests")
-	}
-	return u
-}
+// redisURL returns TEST_REDIS_URL (see redistest.URL).
+func redisURL(t *testing.T) string { return redistest.URL(t) }
 
 // newRedis connects a cache under a key prefix of its own, deleted after
 // the test.
@@ -127,10 +113,10 @@ func TestRedis(t *testing.T) {
 // cache recovers when Redis is back.
 func TestRedis_Unreachable(t *testing.T) {
 	ctx := context.Background()
-	p := newProxy(t)
+	p := redistest.NewProxy(t)
 	var logs syncBuffer
 	r := newRedis(t, persisted.RedisConfig{
-		URL:     p.url(),
+		URL:     p.URL(),
 		Timeout: 200 * time.Millisecond,
 		Backoff: time.Millisecond,
 		Logger:  slog.New(slog.NewTextHandler(&logs, nil)),
@@ -142,7 +128,7 @@ func TestRedis_Unreachable(t *testing.T) {
 		t.Fatal("miss while Redis is up")
 	}
 
-	for name, takeAway := range map[string]func(){"Refused": p.cut, "Stalled": p.stall} {
+	for name, takeAway := range map[string]func(){"Refused": p.Cut, "Stalled": p.Stall} {
 		t.Run(name, func(t *testing.T) {
 			takeAway()
 			for range 3 {
@@ -152,7 +138,7 @@ func TestRedis_Unreachable(t *testing.T) {
 				r.Add(ctx, id, doc) // must not panic or block beyond the timeout
 				time.Sleep(2 * time.Millisecond)
 			}
-			p.restore()
+			p.Restore()
 			deadline := time.Now().Add(10 * time.Second)
 			for {
 				if v, ok := r.Get(ctx, id); ok && v == doc {
@@ -189,113 +175,6 @@ func TestNewRedis_Errors(t *testing.T) {
 				t.Errorf("error %q: want one naming REDIS_URL without the password", err)
 			}
 		})
-	}
-}
-
-// proxy is a TCP proxy in front of the test Redis that can be cut, stalled
-// and restored, to take Redis away from a client without stopping it.
-type proxy struct {
-	t      *testing.T
-	target string
-	addr   string
-
-	mu      sync.Mutex
-	ln      net.Listener
-	conns   []net.Conn
-	stalled bool
-}
-
-func newProxy(t *testing.T) *proxy {
-	t.Helper()
-	u, err := url.Parse(redisURL(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &proxy{t: t, target: u.Host}
-	p.listen("127.0.0.1:0")
-	t.Cleanup(p.cut)
-	return p
-}
-
-func (p *proxy) url() string {
-	u, _ := url.Parse(redisURL(p.t))
-	u.Host = p.addr
-	return u.String()
-}
-
-func (p *proxy) listen(addr string) {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		p.t.Fatalf("proxy listen: %v", err)
-	}
-	p.mu.Lock()
-	p.ln, p.addr, p.stalled = ln, ln.Addr().String(), false
-	p.mu.Unlock()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			p.mu.Lock()
-			stalled := p.stalled
-			p.conns = append(p.conns, c)
-			p.mu.Unlock()
-			if stalled {
-				continue // hold it open, forward nothing
-			}
-			up, err := net.Dial("tcp", p.target)
-			if err != nil {
-				c.Close()
-				continue
-			}
-			p.mu.Lock()
-			p.conns = append(p.conns, up)
-			p.mu.Unlock()
-			go func() { _, _ = io.Copy(up, c); up.Close() }()
-			go func() { _, _ = io.Copy(c, up); c.Close() }()
-		}
-	}()
-}
-
-// cut closes the listener and every connection: the port refuses.
-func (p *proxy) cut() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.ln != nil {
-		p.ln.Close()
-		p.ln = nil
-	}
-	for _, c := range p.conns {
-		c.Close()
-	}
-	p.conns = nil
-}
-
-// stall closes every connection and holds new ones open without
-// forwarding anything: a Redis that never answers.
-func (p *proxy) stall() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.stalled = true
-	for _, c := range p.conns {
-		c.Close()
-	}
-	p.conns = nil
-}
-
-// restore forwards again, on the same address.
-func (p *proxy) restore() {
-	p.mu.Lock()
-	listening := p.ln != nil
-	p.stalled = false
-	for _, c := range p.conns {
-		c.Close()
-	}
-	p.conns = nil
-	p.mu.Unlock()
-	if !listening {
-		p.listen(p.addr)
 	}
 }
 

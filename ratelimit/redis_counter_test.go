@@ -14,6 +14,7 @@ import (
 
 	"github.com/go-chi/httprate"
 
+	"github.com/marketgraph/marketgraph/internal/redistest"
 	"github.com/marketgraph/marketgraph/ratelimit"
 )
 
@@ -144,9 +145,9 @@ func TestRedisCounter_Windows(t *testing.T) {
 func TestRedis_Unreachable(t *testing.T) {
 	for _, failOpen := range []bool{true, false} {
 		t.Run(fmt.Sprintf("FailOpen=%t", failOpen), func(t *testing.T) {
-			p := newProxy(t)
+			p := redistest.NewProxy(t)
 			var logs logBuffer
-			r := newRedis(t, ratelimit.RedisConfig{URL: p.url(), FailOpen: failOpen, Backoff: 20 * time.Millisecond, Logger: logs.logger()})
+			r := newRedis(t, ratelimit.RedisConfig{URL: p.URL(), FailOpen: failOpen, Backoff: 20 * time.Millisecond, Logger: logs.logger()})
 			h := newHandler(t, ratelimit.Config{AnonymousPerMinute: 2, Redis: r})
 			budget := r.Budget(ratelimit.BudgetOptions{})
 			ctx := context.Background()
@@ -154,7 +155,7 @@ func TestRedis_Unreachable(t *testing.T) {
 			if w := serve(h, request("203.0.113.7:1")); w.Code != http.StatusOK {
 				t.Fatalf("Redis up: status %d", w.Code)
 			}
-			p.cut()
+			p.Cut()
 			for i := range 10 {
 				w := serve(h, request("203.0.113.7:1"))
 				if failOpen {
@@ -190,7 +191,7 @@ func TestRedis_Unreachable(t *testing.T) {
 				t.Errorf("outage logged %d times, want once:\n%s", n, logs.String())
 			}
 
-			p.restore()
+			p.Restore()
 			deadline := time.Now().Add(waitLimit)
 			for {
 				if state, degraded := r.Health(ctx); state == "ok" && !degraded {
@@ -214,10 +215,10 @@ func TestRedis_Unreachable(t *testing.T) {
 // A Redis that accepts connections but never answers costs a request the
 // per-call timeout, not the client's read timeout.
 func TestRedis_StalledTimesOut(t *testing.T) {
-	p := newProxy(t)
-	r := newRedis(t, ratelimit.RedisConfig{URL: p.url(), FailOpen: true, Timeout: 50 * time.Millisecond})
+	p := redistest.NewProxy(t)
+	r := newRedis(t, ratelimit.RedisConfig{URL: p.URL(), FailOpen: true, Timeout: 50 * time.Millisecond})
 	h := newHandler(t, ratelimit.Config{AnonymousPerMinute: 2, Redis: r})
-	p.stall()
+	p.Stall()
 
 	done := make(chan int, 1)
 	go func() { done <- serve(h, request("203.0.113.7:1")).Code }()
