@@ -173,30 +173,7 @@ func onlyRateLimit(opCtx *graphql.OperationContext) bool {
 	if opCtx == nil || opCtx.Operation == nil || opCtx.Operation.Operation != ast.Query {
 		return false
 	}
-	var only func(set ast.SelectionSet, seen map[string]bool) bool
-	only = func(set ast.SelectionSet, seen map[string]bool) bool {
-		for _, sel := range set {
-			switch s := sel.(type) {
-			case *ast.Field:
-				if s.Name != "rateLimit" && s.Name != "__typename" {
-					return false
-				}
-			case *ast.InlineFragment:
-				if !only(s.SelectionSet, seen) {
-					return false
-				}
-			case *ast.FragmentSpread:
-				if seen[s.Name] {
-					continue
-				}
-				seen[s.Name] = true
-				f := opCtx.Doc.Fragments.ForName(s.Name)
-				if f == nil || !only(f.SelectionSet, seen) {
-					return false
-				}
-			}
-		}
-		return true
-	}
-	return only(opCtx.Operation.SelectionSet, map[string]bool{})
+	return eachRootField(opCtx.Doc, opCtx.Operation.SelectionSet, func(f *ast.Field) bool {
+		return f.Name == "rateLimit" || f.Name == "__typename"
+	})
 }

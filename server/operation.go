@@ -31,7 +31,7 @@ func (introspectionGuard) Validate(graphql.ExecutableSchema) error { return nil 
 
 // MutateOperationContext refuses the operation if it introspects.
 func (introspectionGuard) MutateOperationContext(_ context.Context, opCtx *graphql.OperationContext) *gqlerror.Error {
-	f := findIntrospection(opCtx.Doc, opCtx.Operation.SelectionSet, map[string]bool{})
+	f := findIntrospection(opCtx.Doc, opCtx.Operation.SelectionSet)
 	if f == nil {
 		return nil
 	}
@@ -43,30 +43,16 @@ func (introspectionGuard) MutateOperationContext(_ context.Context, opCtx *graph
 // findIntrospection returns the first __schema or __type field among the
 // root selections, looking through fragments. Only the query root has those
 // fields, so nested selections need no search.
-func findIntrospection(doc *ast.QueryDocument, set ast.SelectionSet, seen map[string]bool) *ast.Field {
-	for _, sel := range set {
-		switch s := sel.(type) {
-		case *ast.Field:
-			if s.Name == "__schema" || s.Name == "__type" {
-				return s
-			}
-		case *ast.InlineFragment:
-			if f := findIntrospection(doc, s.SelectionSet, seen); f != nil {
-				return f
-			}
-		case *ast.FragmentSpread:
-			if seen[s.Name] {
-				continue
-			}
-			seen[s.Name] = true
-			if def := doc.Fragments.ForName(s.Name); def != nil {
-				if f := findIntrospection(doc, def.SelectionSet, seen); f != nil {
-					return f
-				}
-			}
+func findIntrospection(doc *ast.QueryDocument, set ast.SelectionSet) *ast.Field {
+	var found *ast.Field
+	eachRootField(doc, set, func(f *ast.Field) bool {
+		if f.Name == "__schema" || f.Name == "__type" {
+			found = f
+			return false
 		}
-	}
-	return nil
+		return true
+	})
+	return found
 }
 
 // findDefer returns the first fragment in set, or below it, that carries

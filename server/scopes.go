@@ -127,14 +127,27 @@ func scopeOfEnum(v string) auth.Scope {
 // walkFields calls visit for every field set selects, depth first through
 // fragments (each named fragment once), until visit returns false.
 func walkFields(doc *ast.QueryDocument, set ast.SelectionSet, seen map[string]bool, visit func(*ast.Field) bool) bool {
+	return walkSelections(doc, set, seen, true, visit)
+}
+
+// eachRootField calls visit for every field set selects at its own level,
+// looking through fragments but not into the fields' selections, until
+// visit returns false; it reports whether visit never did.
+func eachRootField(doc *ast.QueryDocument, set ast.SelectionSet, visit func(*ast.Field) bool) bool {
+	return walkSelections(doc, set, map[string]bool{}, false, visit)
+}
+
+// walkSelections is walkFields, descending into fields' selections only
+// when descend is set.
+func walkSelections(doc *ast.QueryDocument, set ast.SelectionSet, seen map[string]bool, descend bool, visit func(*ast.Field) bool) bool {
 	for _, sel := range set {
 		switch s := sel.(type) {
 		case *ast.Field:
-			if !visit(s) || !walkFields(doc, s.SelectionSet, seen, visit) {
+			if !visit(s) || (descend && !walkSelections(doc, s.SelectionSet, seen, descend, visit)) {
 				return false
 			}
 		case *ast.InlineFragment:
-			if !walkFields(doc, s.SelectionSet, seen, visit) {
+			if !walkSelections(doc, s.SelectionSet, seen, descend, visit) {
 				return false
 			}
 		case *ast.FragmentSpread:
@@ -142,7 +155,7 @@ func walkFields(doc *ast.QueryDocument, set ast.SelectionSet, seen map[string]bo
 				continue
 			}
 			seen[s.Name] = true
-			if f := doc.Fragments.ForName(s.Name); f != nil && !walkFields(doc, f.SelectionSet, seen, visit) {
+			if f := doc.Fragments.ForName(s.Name); f != nil && !walkSelections(doc, f.SelectionSet, seen, descend, visit) {
 				return false
 			}
 		}
