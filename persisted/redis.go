@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sync"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -58,15 +57,8 @@ type Redis struct {
 	client   *redis.Client
 	prefix   string
 	ttl      time.Duration
-	timeout  time.Duration
-	backoff  time.Duration
 	maxValue int
-	log      *slog.Logger
-
-	mu        sync.Mutex
-	down      bool
-	downSince time.Time
-	retryAt   time.Time
+	guard    *redisconn.Guard
 }
 
 var _ graphql.Cache[string] = (*Redis)(nil)
@@ -100,13 +92,13 @@ func NewRedis(ctx context.Context, cfg RedisConfig) (*Redis, error) {
 		return nil, fmt.Errorf("persisted: %w", err)
 	}
 	return &Redis{
-		client:   client,
-		prefix:   cfg.Prefix,
-		ttl:      cfg.TTL,
-		timeout:  cfg.Timeout,
-		backoff:  cfg.Backoff,
+		client: client,
+		prefix: cfg.Prefix,
+		ttl:    cfg.TTL,
+
 		maxValue: cfg.MaxValueBytes,
-		log:      cfg.Logger.With("component", "apq", "redis", redacted),
+		guard: redisconn.NewGuard("persisted query store", cfg.Timeout, cfg.Backoff,
+			cfg.Logger.With("component", "apq", "redis", redacted), "answering", "misses"),
 	}, nil
 }
 
@@ -152,42 +144,8 @@ func (r *Redis) Add(ctx context.Context, key, value string) {
 // Close closes the Redis connection; the cache misses afterwards.
 func (r *Redis) Close() error { return r.client.Close() }
 
-// errSkipped is call's answer while Redis is in its backoff.
-var errSkipped = errors.New("persisted: Redis is unreachable, not trying until the backoff ends")
-
-// call runs fn with the per-call timeout unless Redis failed within the
-// backoff, and keeps track of whether Redis is up. The request's own
-// cancellation is not a Redis failure.
+// call runs fn through the guard (see redisconn.Guard): while Redis is
+// away every call is a miss, but for one probe per back-off.
 func (r *Redis) call(ctx context.Context, fn func(context.Context) error) error {
-	now := time.Now()
-	r.mu.Lock()
-	if r.down && now.Before(r.retryAt) {
-		r.mu.Unlock()
-		return errSkipped
-	}
-	if r.down {
-		r.retryAt = now.Add(r.backoff) // one probe at a time
-	}
-	r.mu.Unlock()
-
-	cctx, cancel := context.WithTimeout(ctx, r.timeout)
-	err := fn(cctx)
-	cancel()
-	if err != nil && ctx.Err() != nil {
-		return err
-	}
-
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	switch {
-	case err != nil && !r.down:
-		r.down, r.downSince, r.retryAt = true, now, now.Add(r.backoff)
-		r.log.Warn("persisted query store unreachable: answering misses", "error", err.Error())
-	case err != nil:
-		r.retryAt = time.Now().Add(r.backoff)
-	case r.down:
-		r.down = false
-		r.log.Info("persisted query store reachable again", "down_for", time.Since(r.downSince).Round(time.Millisecond).String())
-	}
-	return err
+	return r.guard.Call(ctx, false, fn)
 }

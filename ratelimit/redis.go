@@ -2,10 +2,8 @@ package ratelimit
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
-	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -59,15 +57,8 @@ type RedisConfig struct {
 type Redis struct {
 	client   *redis.Client
 	prefix   string
-	timeout  time.Duration
-	backoff  time.Duration
 	failOpen bool
-	log      *slog.Logger
-
-	mu        sync.Mutex
-	down      bool
-	downSince time.Time
-	retryAt   time.Time // while down: when the next call may probe Redis
+	guard    *redisconn.Guard
 }
 
 // NewRedis connects to the Redis at cfg.URL and pings it once, so that a
@@ -92,13 +83,12 @@ func NewRedis(ctx context.Context, cfg RedisConfig) (*Redis, error) {
 	if err != nil {
 		return nil, fmt.Errorf("ratelimit: %w", err)
 	}
+	log := cfg.Logger.With("component", "ratelimit", "redis", redacted)
 	return &Redis{
 		client:   client,
 		prefix:   cfg.Prefix,
-		timeout:  cfg.Timeout,
-		backoff:  cfg.Backoff,
 		failOpen: cfg.FailOpen,
-		log:      cfg.Logger.With("component", "ratelimit", "redis", redacted),
+		guard:    redisconn.NewGuard("rate limit store", cfg.Timeout, cfg.Backoff, log, "fail_open", cfg.FailOpen),
 	}, nil
 }
 
@@ -123,57 +113,10 @@ func (r *Redis) Health(ctx context.Context) (state string, degraded bool) {
 	}
 }
 
-// errSkipped is what call returns without calling Redis, during a back-off.
-var errSkipped = errors.New("ratelimit: redis unreachable, call skipped")
-
-// call runs fn with the per-call timeout, unless a failure within the
-// back-off says Redis is down, and tracks whether Redis is up. The caller's
-// cancellation is not passed on: a client going away must not count as
-// Redis failing. probe makes the call even during a back-off (Health).
+// call runs fn through the guard (see redisconn.Guard); probe makes the
+// call even during a back-off (Health).
 func (r *Redis) call(ctx context.Context, probe bool, fn func(context.Context) error) error {
-	if !r.admit(probe) {
-		return errSkipped
-	}
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.timeout)
-	defer cancel()
-	err := fn(ctx)
-	r.record(err)
-	return err
-}
-
-// admit says whether a call may go to Redis: always while it is up; while
-// it is down, one call per back-off period, the probe.
-func (r *Redis) admit(probe bool) bool {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if !r.down || probe {
-		return true
-	}
-	now := time.Now()
-	if now.Before(r.retryAt) {
-		return false
-	}
-	r.retryAt = now.Add(r.backoff)
-	return true
-}
-
-// record notes a call's outcome, logging only the transitions.
-func (r *Redis) record(err error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	now := time.Now()
-	if err == nil {
-		if r.down {
-			r.down = false
-			r.log.Info("rate limit store reachable again", slog.Duration("down_for", now.Sub(r.downSince)))
-		}
-		return
-	}
-	r.retryAt = now.Add(r.backoff)
-	if !r.down {
-		r.down, r.downSince = true, now
-		r.log.Warn("rate limit store unreachable", slog.String("error", err.Error()), slog.Bool("fail_open", r.failOpen))
-	}
+	return r.guard.Call(ctx, probe, fn)
 }
 
 // failure is what a counter or budget returns for a failed call: nil when
@@ -187,8 +130,4 @@ func (r *Redis) failure() error {
 
 // retryAfter is how long a caller refused while Redis is down should wait:
 // until the next probe, at least a second.
-func (r *Redis) retryAfter() time.Duration {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return max(time.Until(r.retryAt), time.Second)
-}
+func (r *Redis) retryAfter() time.Duration { return r.guard.RetryAfter() }
