@@ -139,7 +139,7 @@ func (t *webSocket) Do(w http.ResponseWriter, r *http.Request, exec graphql.Grap
 	c := &wsConn{
 		t: t, conn: conn, proto: proto, exec: exec, req: &req,
 		ctx: ctx, cancel: cancel, opCtx: ctx, hold: hw.conn,
-		ops: map[string]*wsOp{}, fast: map[string]*fastOp{},
+		ops: map[string]*wsOp{},
 	}
 	// The read loop runs on a goroutine of its own and the handler
 	// returns: the goroutine that served the upgrade has a deep stack
@@ -155,7 +155,12 @@ type wsConn struct {
 	conn  *websocket.Conn
 	proto *wsProtocol
 	exec  graphql.GraphExecutor
-	req   *http.Request
+	// req is the upgrade request, without its body, until
+	// connection_init is accepted; c.mu guards it from then on.
+	req *http.Request
+	// caller is the caller's key among the open streams, from
+	// connection_init on.
+	caller string
 
 	// ctx lives as long as the socket; cancel ends it with the reason.
 	ctx    context.Context
@@ -174,10 +179,6 @@ type wsConn struct {
 	shuttingDown bool
 	release      func()
 	timers       []*time.Timer
-	// fast holds the operations handed over to the tick hub, whose cancel
-	// functions in ops end them; every cancel function of ops is called
-	// with mu held.
-	fast map[string]*fastOp
 	// stuck logs and closes a client that stopped reading once, however
 	// many of its operations notice.
 	stuck sync.Once
@@ -196,7 +197,6 @@ type wsConn struct {
 	// set once a write failed: nothing is queued any more.
 	outMu    sync.Mutex
 	out      []outItem
-	spare    []outItem
 	writerOn bool
 	outDead  bool
 	writing  sync.WaitGroup
@@ -206,6 +206,8 @@ type wsConn struct {
 // held: a handed-over operation's (fastOp.end) needs it.
 type wsOp struct {
 	cancel context.CancelCauseFunc
+	// fast is the operation as handed over to the tick hub, or nil.
+	fast *fastOp
 }
 
 // Causes of a cancelled operation context.
@@ -429,19 +431,24 @@ func (c *wsConn) init(payload json.RawMessage) bool {
 			ctx = actx
 		}
 	}
-	release, err := c.t.streams.add(c, callerKey(ctx, c.req, c.t.cfg.ClientIP))
+	caller := callerKey(ctx, c.req, c.t.cfg.ClientIP)
+	release, err := c.t.streams.add(c, caller)
 	switch {
 	case errors.Is(err, errTooManyStreams):
 		c.log().WarnContext(ctx, "websocket: refused, too many connections for caller",
-			"caller", callerKey(ctx, c.req, c.t.cfg.ClientIP), "limit", c.t.cfg.MaxConnectionsPerCaller)
+			"caller", caller, "limit", c.t.cfg.MaxConnectionsPerCaller)
 		c.closeWith(closeTryAgainLater, fmt.Sprintf("too many open connections for this caller (limit %d)", c.t.cfg.MaxConnectionsPerCaller))
 		return false
 	case err != nil:
 		c.closeWith(closeGoingAway, "server shutting down")
 		return false
 	}
+	recheck := c.credentialCheck(p)
+	// The upgrade request is not needed past this point: the socket
+	// drops it, headers and all, which were a tenth of what ten thousand
+	// idle sockets kept.
 	c.mu.Lock()
-	c.release, c.opCtx, c.acked = release, ctx, true
+	c.release, c.opCtx, c.acked, c.caller, c.req = release, ctx, true, caller, nil
 	c.mu.Unlock()
 	// A socket must not outlive its credentials: a token or key that
 	// expires ends the socket it opened.
@@ -450,7 +457,7 @@ func (c *wsConn) init(payload json.RawMessage) bool {
 	}
 	// Revoking an API key ends the sockets it opened too: the
 	// credentials are checked again every StreamReauthInterval.
-	if recheck := c.credentialCheck(p); recheck != nil && c.t.cfg.StreamReauthInterval > 0 {
+	if recheck != nil && c.t.cfg.StreamReauthInterval > 0 {
 		c.recheck = recheck
 		c.reauthTimer = c.after(c.t.cfg.StreamReauthInterval, c.reauthenticate)
 	}
@@ -588,7 +595,8 @@ func (c *wsConn) run(ctx context.Context, op *wsOp, id string, params *graphql.R
 		}
 	}()
 	start := graphql.Now()
-	params.Headers = c.req.Header
+	// params.Headers stays nil: the socket keeps no request headers
+	// (see init); resolvers learn the caller from the context.
 	params.ReadTime = graphql.TraceTiming{Start: start, End: start}
 	ctx = graphql.StartOperationTrace(ctx)
 	opCtx, errs := c.exec.CreateOperationContext(ctx, params)
@@ -710,10 +718,13 @@ func (c *wsConn) write(b []byte) bool {
 func (c *wsConn) stuckClient() {
 	c.stuck.Do(func() {
 		c.mu.Lock()
-		opCtx := c.opCtx
+		caller := c.caller
+		if caller == "" { // before connection_init
+			caller = callerKey(c.opCtx, c.req, c.t.cfg.ClientIP)
+		}
 		c.mu.Unlock()
 		c.log().WarnContext(c.ctx, "websocket: disconnecting a client that stopped reading",
-			"caller", callerKey(opCtx, c.req, c.t.cfg.ClientIP),
+			"caller", caller,
 			"write_timeout", c.t.cfg.StreamWriteTimeout.String())
 		c.closeWith(closePolicyViolation, "client too slow: messages were not read in time")
 	})

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -42,7 +43,7 @@ func (cl *wsClaim) Take(assets []*marketgraph.Asset) { cl.assets = assets }
 
 // fastOp is an operation handed over to the hub. Its frames go through the
 // socket's send queue; its fields after prefix are guarded by the socket's
-// outMu, except ext, which only the writer reads.
+// outMu.
 type fastOp struct {
 	c      *wsConn
 	id     string
@@ -56,8 +57,8 @@ type fastOp struct {
 
 // outItem is one queued message: a tick of an operation, replaced by a
 // newer tick of the same asset while it waits, or a ready message (op nil,
-// the message in enc.Payload). Two words: a socket keeps two queues of
-// them, each as long as its most ticks in one round.
+// the message in enc.Payload). Two words: a socket keeps a queue of them
+// as long as its most ticks in one round.
 type outItem struct {
 	op  *fastOp
 	enc *tickhub.Encoded
@@ -84,9 +85,14 @@ func (c *wsConn) handOver(ctx, rctx context.Context, id string, cl *wsClaim) boo
 		c.mu.Unlock()
 		return false
 	}
-	c.ops[id] = &wsOp{cancel: o.end}
-	c.fast[id] = o
+	c.ops[id] = &wsOp{cancel: o.end, fast: o}
 	c.mu.Unlock()
+	c.outMu.Lock()
+	if cap(c.out) == 0 {
+		// A round queues one tick per asset: the queue's size for good.
+		c.out = make([]outItem, 0, len(cl.assets)+1)
+	}
+	c.outMu.Unlock()
 	sub, err := c.t.cfg.Ticks.Subscribe(cl.plan, cl.assets, o)
 	if err != nil {
 		c.log().WarnContext(c.ctx, "websocket: tick hub refused a subscription", "error", err.Error())
@@ -137,8 +143,7 @@ func (o *fastOp) end(cause error) {
 	if sub != nil {
 		sub.Close()
 	}
-	if c.fast[o.id] == o {
-		delete(c.fast, o.id)
+	if op := c.ops[o.id]; op != nil && op.fast == o {
 		delete(c.ops, o.id)
 	}
 }
@@ -163,15 +168,59 @@ func (o *fastOp) Deliver(t *tickhub.Encoded) {
 	c.out = append(c.out, outItem{op: o, enc: t})
 }
 
-// Flush starts the writer for what Deliver queued, unless it runs: the
-// ticks of one round, for every operation of the socket, leave in one write
-// to the network. Writes are most of the CPU a tick costs at ten thousand
-// subscribers.
-func (o *fastOp) Flush() {
-	c := o.c
+// Flush sends what Deliver queued: the ticks of one round, for every
+// operation of the socket, leave in one write to the network. Writes are
+// most of the CPU a tick costs at ten thousand subscribers, so the hub's
+// goroutine makes the write itself, without waiting (writeNow); only what
+// the network does not take at once is left to a writer goroutine.
+func (o *fastOp) Flush() { o.c.flushNow() }
+
+// flushNow writes the send queue without blocking, unless a writer runs
+// (it will write the queue). What the network does not take at once, and
+// what is queued meanwhile, is left to a writer goroutine (drain), which
+// waits for the network within the write timeout.
+func (c *wsConn) flushNow() {
 	c.outMu.Lock()
-	c.startWriterLocked()
+	if c.writerOn || c.outDead || len(c.out) == 0 || c.ctx.Err() != nil {
+		c.outMu.Unlock()
+		return
+	}
+	c.writerOn = true
+	c.writing.Add(1)
+	bp := framePool.Get().(*[]byte)
+	buf := c.encodeLocked((*bp)[:0])
 	c.outMu.Unlock()
+	done, err := c.hold.writeNow(buf)
+	*bp = buf
+	framePool.Put(bp) // writeNow kept a copy of what it did not write
+	if err != nil {
+		c.cancel(errSocketClosed)
+		c.writeFailed()
+		return
+	}
+	if done {
+		c.outMu.Lock()
+		if len(c.out) == 0 || c.outDead || c.ctx.Err() != nil {
+			c.writerOn = false
+			c.outMu.Unlock()
+			c.writing.Done()
+			return
+		}
+		c.outMu.Unlock()
+	}
+	go c.drain() // the writer stays on: drain writes the rest first
+}
+
+// writeFailed empties the queue of a socket whose write failed and stops
+// its writer: nothing is queued any more.
+func (c *wsConn) writeFailed() {
+	c.outMu.Lock()
+	c.outDead = true
+	clear(c.out)
+	c.out = c.out[:0]
+	c.writerOn = false
+	c.outMu.Unlock()
+	c.writing.Done()
 }
 
 // enqueueLocked queues a ready message and starts the writer if none runs.
@@ -199,62 +248,61 @@ func (c *wsConn) startWriterLocked() {
 var framePool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
 
 // drain writes the send queue until it is empty, then ends: a socket has
-// a writer goroutine only while it has something to send. Everything queued
-// by the time it looks leaves in one write to the network, however many
-// messages.
+// a writer goroutine only while it has something the network did not take
+// at once. It first writes what writeNow left, then everything queued by
+// the time it looks, in one write to the network however many messages.
+// The writer is on (writerOn) and counted (writing) when it starts.
 func (c *wsConn) drain() {
-	defer c.writing.Done()
+	if !c.writeFrames(nil) {
+		c.writeFailed()
+		return
+	}
 	bp := framePool.Get().(*[]byte)
 	defer framePool.Put(bp)
 	for {
 		c.outMu.Lock()
-		items := c.out
-		if len(items) == 0 || c.outDead || c.ctx.Err() != nil {
+		if len(c.out) == 0 || c.outDead || c.ctx.Err() != nil {
 			clear(c.out)
 			c.out = c.out[:0]
 			c.writerOn = false
 			c.outMu.Unlock()
+			c.writing.Done()
 			return
 		}
-		c.out = c.spare
-		c.spare = nil
+		buf := c.encodeLocked((*bp)[:0])
 		c.outMu.Unlock()
-
-		buf := (*bp)[:0]
-		for _, it := range items {
-			switch {
-			case it.op == nil:
-				buf = append(appendTextFrameHeader(buf, len(it.enc.Payload)), it.enc.Payload...)
-			case it.op.ext != nil:
-				payload, err := json.Marshal(&graphql.Response{Data: it.enc.Data, Extensions: it.op.ext})
-				if err != nil {
-					continue
-				}
-				it.op.ext = nil
-				buf = appendTextFrameHeader(buf, len(it.op.prefix)+len(payload)+1)
-				buf = append(append(append(buf, it.op.prefix...), payload...), '}')
-			default:
-				buf = appendTextFrameHeader(buf, len(it.op.prefix)+len(it.enc.Payload)+1)
-				buf = append(append(append(buf, it.op.prefix...), it.enc.Payload...), '}')
-			}
-		}
 		*bp = buf
-		clear(items)
-		c.outMu.Lock()
-		if c.spare == nil {
-			c.spare = items[:0]
-		}
-		c.outMu.Unlock()
 		if len(buf) > 0 && !c.writeFrames(buf) {
-			c.outMu.Lock()
-			c.outDead = true
-			clear(c.out)
-			c.out = c.out[:0]
-			c.writerOn = false
-			c.outMu.Unlock()
+			c.writeFailed()
 			return
 		}
 	}
+}
+
+// encodeLocked appends the frames of the send queue to buf and empties the
+// queue, keeping its array: a socket's queue is allocated once. outMu is
+// held; encoding a round's ticks is copying a few kilobytes.
+func (c *wsConn) encodeLocked(buf []byte) []byte {
+	for _, it := range c.out {
+		switch {
+		case it.op == nil:
+			buf = append(appendTextFrameHeader(buf, len(it.enc.Payload)), it.enc.Payload...)
+		case it.op.ext != nil:
+			payload, err := json.Marshal(&graphql.Response{Data: it.enc.Data, Extensions: it.op.ext})
+			if err != nil {
+				continue
+			}
+			it.op.ext = nil
+			buf = appendTextFrameHeader(buf, len(it.op.prefix)+len(payload)+1)
+			buf = append(append(append(buf, it.op.prefix...), payload...), '}')
+		default:
+			buf = appendTextFrameHeader(buf, len(it.op.prefix)+len(it.enc.Payload)+1)
+			buf = append(append(append(buf, it.op.prefix...), it.enc.Payload...), '}')
+		}
+	}
+	clear(c.out)
+	c.out = c.out[:0]
+	return buf
 }
 
 // writeFrames writes buf, complete text frames (appendTextFrameHeader),
@@ -297,22 +345,34 @@ func appendTextFrameHeader(b []byte, n int) []byte {
 // holdConn is the socket's network connection. The WebSocket library
 // writes its control frames to it, each in one Write (through a buffered
 // writer larger than any control frame, flushed at the end of each frame);
-// writeFrames writes the socket's messages. A mutex keeps the two apart, so
-// no frame is ever split by another, and once the library has written a
-// close frame no message follows it.
+// writeNow and writeFrames write the socket's messages. A mutex keeps the
+// two apart, so no frame is ever split by another, and once the library has
+// written a close frame no message follows it.
 type holdConn struct {
 	net.Conn
-	mu sync.Mutex
+	// raw writes without waiting (writeNow); nil where the platform has
+	// no such write, and every write then waits.
+	raw syscall.RawConn
+	mu  sync.Mutex
 	// closeSent is set once a close frame was written.
 	closeSent bool
+	// pending is what writeNow could not write at once: the end of a
+	// frame, which must leave before any other frame.
+	pending []byte
 }
 
-// Write writes a frame of the WebSocket library.
+// Write writes a frame of the WebSocket library, after what is pending.
 func (h *holdConn) Write(p []byte) (int, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.closeSent {
 		return 0, net.ErrClosed
+	}
+	if len(h.pending) > 0 {
+		if _, err := h.Conn.Write(h.pending); err != nil {
+			return 0, err
+		}
+		h.pending = nil
 	}
 	if len(p) > 0 && p[0]&0x0f == 0x8 {
 		h.closeSent = true
@@ -320,16 +380,52 @@ func (h *holdConn) Write(p []byte) (int, error) {
 	return h.Conn.Write(p)
 }
 
-// writeFrames writes b, complete frames, within timeout.
+// writeNow writes b, complete frames, as far as the network takes it
+// without waiting, and keeps a copy of the rest as pending. It reports
+// whether all of b was written; when not, writeFrames must follow.
+func (h *holdConn) writeNow(b []byte) (bool, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closeSent {
+		return false, net.ErrClosed
+	}
+	n := 0
+	if h.raw != nil && len(h.pending) == 0 {
+		var err error
+		if n, err = writeNonBlocking(h.raw, b); err != nil {
+			return false, err
+		}
+	}
+	if n == len(b) {
+		return true, nil
+	}
+	h.pending = append(h.pending, b[n:]...)
+	return false, nil
+}
+
+// writeFrames writes what is pending, then b, complete frames, within
+// timeout.
 func (h *holdConn) writeFrames(b []byte, timeout time.Duration) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.closeSent {
 		return net.ErrClosed
 	}
+	if len(h.pending) == 0 && len(b) == 0 {
+		return nil
+	}
 	_ = h.Conn.SetWriteDeadline(time.Now().Add(timeout))
+	defer func() { _ = h.Conn.SetWriteDeadline(time.Time{}) }()
+	if len(h.pending) > 0 {
+		if _, err := h.Conn.Write(h.pending); err != nil {
+			return err
+		}
+		h.pending = nil
+	}
+	if len(b) == 0 {
+		return nil
+	}
 	_, err := h.Conn.Write(b)
-	_ = h.Conn.SetWriteDeadline(time.Time{})
 	return err
 }
 
@@ -354,7 +450,7 @@ func (w *hijackWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 		_ = nc.Close()
 		return nil, nil, err
 	}
-	w.conn = &holdConn{Conn: nc}
+	w.conn = &holdConn{Conn: nc, raw: rawConn(nc)}
 	br, err := smallReader(brw.Reader, w.conn)
 	if err != nil {
 		_ = nc.Close()
@@ -369,7 +465,7 @@ func (w *hijackWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 // writer only holds the library's control frames (at most 127 bytes), so
 // that each leaves in one write (which holdConn relies on).
 const (
-	wsReadBuffer  = 512
+	wsReadBuffer  = 256
 	wsWriteBuffer = 128
 )
 
@@ -379,16 +475,17 @@ const (
 // reader's source).
 func smallReader(old *bufio.Reader, conn net.Conn) (*bufio.Reader, error) {
 	n := old.Buffered()
+	if n == 0 {
+		return bufio.NewReaderSize(conn, wsReadBuffer), nil
+	}
 	early, err := old.Peek(n)
 	if err != nil {
 		return nil, err
 	}
 	br := bufio.NewReaderSize(io.MultiReader(bytes.NewReader(bytes.Clone(early)), conn), max(wsReadBuffer, n))
-	if n > 0 {
-		// The copy is all the first read returns: this never reads conn.
-		if _, err := br.Peek(n); err != nil {
-			return nil, err
-		}
+	// The copy is all the first read returns: this never reads conn.
+	if _, err := br.Peek(n); err != nil {
+		return nil, err
 	}
 	return br, nil
 }

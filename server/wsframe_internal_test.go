@@ -184,3 +184,68 @@ func TestAppendTextFrameHeader(t *testing.T) {
 		}
 	}
 }
+
+// writeNow writes what the network takes without waiting and keeps the
+// rest: against a client that does not read, it soon reports a partial
+// write instead of blocking; what it kept leaves before the library's next
+// control frame and before the next batch, so the client, once it reads,
+// gets every message whole and in order.
+func TestWriteNow_KeepsTheRestInOrder(t *testing.T) {
+	server, hold, client := frameServer(t)
+	if hold.raw == nil {
+		t.Skip("no non-blocking write on this platform: every write waits")
+	}
+	if done, err := hold.writeNow(append(appendTextFrameHeader(nil, 2), "{}"...)); !done || err != nil {
+		t.Fatalf("a small write to an idle socket: done %v, %v", done, err)
+	}
+	want := [][]byte{[]byte("{}")}
+	const size = 60000
+	partial := false
+	for i := 0; i < 2000 && !partial; i++ {
+		var b []byte
+		for j := range 8 {
+			p := payload(size, i*8+j)
+			want = append(want, p)
+			b = append(appendTextFrameHeader(b, size), p...)
+		}
+		done, err := hold.writeNow(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		partial = !done
+	}
+	if !partial {
+		t.Fatal("the client read nothing, yet every write went through at once")
+	}
+	// Another batch while some is pending joins the rest, untouched.
+	last := payload(300, 7)
+	want = append(want, last)
+	if done, err := hold.writeNow(append(appendTextFrameHeader(nil, len(last)), last...)); done || err != nil {
+		t.Fatalf("a write behind a pending rest: done %v, %v", done, err)
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	pinged := make(chan error, 1)
+	go func() { pinged <- server.Ping(ctx) }() // its frame must follow the rest
+	flushed := make(chan error, 1)
+	go func() { flushed <- hold.writeFrames(nil, 10*time.Second) }()
+	go func() {
+		// The client's reader answers the ping once it reaches it.
+		for i, w := range want {
+			typ, got, err := client.Read(ctx)
+			if err != nil || typ != websocket.MessageText || !bytes.Equal(got, w) {
+				t.Errorf("message %d of %d: %v, %d bytes, want %d", i, len(want), err, len(got), len(w))
+				cancel()
+				return
+			}
+		}
+		_, _, _ = client.Read(ctx) // keeps answering until the test ends
+	}()
+	if err := <-flushed; err != nil {
+		t.Fatalf("writing the rest: %v", err)
+	}
+	if err := <-pinged; err != nil {
+		t.Fatalf("ping behind the rest: %v", err)
+	}
+}

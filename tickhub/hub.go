@@ -26,6 +26,7 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"runtime"
 	"sync"
 	"time"
 
@@ -35,8 +36,10 @@ import (
 	"github.com/marketgraph/marketgraph/pubsub"
 )
 
-// Receiver takes the ticks of one subscription. Its methods are called on
-// the hub's delivery goroutine and must not block.
+// Receiver takes the ticks of one subscription. Its methods must not
+// block. Deliver is called on the hub's delivery goroutine; Flush on it or
+// on a helper of the round, so that Flushes of different receivers may run
+// at once, never two of the same receiver.
 type Receiver interface {
 	// Deliver queues t. A newer tick of the same asset may replace it
 	// while it waits.
@@ -324,11 +327,41 @@ func (h *Hub) deliver(order []*topic, ticks map[*topic]*marketgraph.PriceTick) {
 		}
 		t.mu.Unlock()
 	}
-	for _, s := range h.touched {
-		s.r.Flush()
-	}
+	flushAll(h.touched)
 	clear(h.touched)
 	h.touched = h.touched[:0]
+}
+
+// flushPerWorker is the fewest receivers worth a goroutine of their own in
+// flushAll: below it, starting one costs more than it saves.
+const flushPerWorker = 256
+
+// flushAll flushes the receivers of a round, shared among up to GOMAXPROCS
+// goroutines when there are many: a flush is a write to the network, and
+// those writes are most of what a round costs, so they use every core the
+// process has.
+func flushAll(subs []*Subscription) {
+	workers := min(runtime.GOMAXPROCS(0), len(subs)/flushPerWorker)
+	if workers <= 1 {
+		for _, s := range subs {
+			s.r.Flush()
+		}
+		return
+	}
+	per := (len(subs) + workers - 1) / workers
+	var wg sync.WaitGroup
+	for i := per; i < len(subs); i += per {
+		part := subs[i:min(i+per, len(subs))]
+		wg.Go(func() {
+			for _, s := range part {
+				s.r.Flush()
+			}
+		})
+	}
+	for _, s := range subs[:per] {
+		s.r.Flush()
+	}
+	wg.Wait()
 }
 
 // refresh reloads t's asset when it is older than AssetTTL; a failed reload
