@@ -148,32 +148,33 @@ func (o *fastOp) end(cause error) {
 	}
 }
 
-// Deliver queues a tick of the operation, replacing its waiting tick of the
-// same asset: a slow client gets the newest tick of each asset, never a
-// growing queue. It never blocks. The tick leaves at the hub's Flush, with
-// the others of its round.
-func (o *fastOp) Deliver(t *tickhub.Encoded) {
+// Deliver queues the ticks of one round of the operation, each replacing
+// a waiting tick of the same asset (a slow client gets the newest tick of
+// each asset, never a growing queue), then writes the queue from the hub's
+// goroutine, without waiting (flushNow): the ticks of a round, for every
+// operation of the socket, leave in one write to the network. Writes are
+// most of the CPU a tick costs at ten thousand subscribers.
+func (o *fastOp) Deliver(ticks []*tickhub.Encoded) {
 	c := o.c
 	c.outMu.Lock()
-	defer c.outMu.Unlock()
 	if o.ended || c.outDead {
+		c.outMu.Unlock()
 		return
 	}
-	for i := range c.out {
-		if it := &c.out[i]; it.op == o && it.enc.AssetID == t.AssetID {
-			it.enc = t
-			return
+	n := len(c.out)
+next:
+	for _, t := range ticks {
+		for i := range n {
+			if it := &c.out[i]; it.op == o && it.enc.AssetID == t.AssetID {
+				it.enc = t
+				continue next
+			}
 		}
+		c.out = append(c.out, outItem{op: o, enc: t})
 	}
-	c.out = append(c.out, outItem{op: o, enc: t})
+	c.outMu.Unlock()
+	c.flushNow()
 }
-
-// Flush sends what Deliver queued: the ticks of one round, for every
-// operation of the socket, leave in one write to the network. Writes are
-// most of the CPU a tick costs at ten thousand subscribers, so the hub's
-// goroutine makes the write itself, without waiting (writeNow); only what
-// the network does not take at once is left to a writer goroutine.
-func (o *fastOp) Flush() { o.c.flushNow() }
 
 // flushNow writes the send queue without blocking, unless a writer runs
 // (it will write the queue). What the network does not take at once, and

@@ -36,18 +36,17 @@ import (
 	"github.com/marketgraph/marketgraph/pubsub"
 )
 
-// Receiver takes the ticks of one subscription. Its methods must not
-// block. Deliver is called on the hub's delivery goroutine; Flush on it or
-// on a helper of the round, so that Flushes of different receivers may run
-// at once, never two of the same receiver.
+// Receiver takes the ticks of one subscription.
 type Receiver interface {
-	// Deliver queues t. A newer tick of the same asset may replace it
-	// while it waits.
-	Deliver(t *Encoded)
-	// Flush sends what Deliver queued. The hub calls it once per round
-	// for every receiver it delivered to, after every Deliver of the
-	// round; it may come after the subscription was closed.
-	Flush()
+	// Deliver sends the ticks of one round, one per asset, behind what
+	// the receiver has not sent yet; a newer tick of an asset may replace
+	// one still waiting. It must not block, nor keep ticks, a slice the
+	// hub reuses. The hub calls it once per round for every subscription
+	// with a tick in the round, on its delivery goroutine or a helper of
+	// the round: Delivers of different receivers may run at once, never
+	// two of the same receiver. It may come after the subscription was
+	// closed.
+	Deliver(ticks []*Encoded)
 }
 
 // Config is what New needs.
@@ -100,6 +99,8 @@ type Hub struct {
 	// to in the current one. Only the delivery goroutine uses them.
 	round   uint64
 	touched []*Subscription
+	// scratch holds each delivering goroutine's ticks of a subscription.
+	scratch [][]*Encoded
 }
 
 // topic is the subscribers of one asset's ticks, by plan.
@@ -112,6 +113,18 @@ type topic struct {
 	asset   *marketgraph.Asset
 	assetAt time.Time
 	byPlan  map[*Plan]map[*Subscription]struct{}
+
+	// round is the last round with a tick of the topic, and encs that
+	// tick as each plan wrote it. The delivery goroutine writes them
+	// before a round's deliveries start, which read them.
+	round uint64
+	encs  []planned
+}
+
+// planned is a tick as one plan wrote it.
+type planned struct {
+	plan *Plan
+	enc  *Encoded
 }
 
 // New returns a hub reading cfg.Bus. Close it to release its goroutines.
@@ -163,9 +176,11 @@ const maxPlans = 1000
 
 // Subscription is one operation's subscription to the hub.
 type Subscription struct {
-	h      *Hub
-	plan   *Plan
-	r      Receiver
+	h    *Hub
+	plan *Plan
+	r    Receiver
+	// topics are the subscription's, in the order of its assets; set
+	// before the subscription joins them, never changed after.
 	topics []*topic
 	once   sync.Once
 	// round is the last round that delivered to the subscription (see
@@ -184,7 +199,7 @@ func (h *Hub) Subscribe(plan *Plan, assets []*marketgraph.Asset, r Receiver) (*S
 	if h.closed {
 		return nil, pubsub.ErrClosed
 	}
-	now := h.cfg.Now()
+	s.topics = make([]*topic, 0, len(assets))
 	for _, a := range assets {
 		t := h.topics[a.ID]
 		if t == nil {
@@ -200,8 +215,11 @@ func (h *Hub) Subscribe(plan *Plan, assets []*marketgraph.Asset, r Receiver) (*S
 		}
 		t.n++
 		s.topics = append(s.topics, t)
+	}
+	now := h.cfg.Now()
+	for i, t := range s.topics {
 		t.mu.Lock()
-		t.asset, t.assetAt = a, now
+		t.asset, t.assetAt = assets[i], now
 		m := t.byPlan[plan]
 		if m == nil {
 			m = map[*Subscription]struct{}{}
@@ -241,7 +259,6 @@ func (h *Hub) release(s *Subscription) {
 			t.sub.Close()
 		}
 	}
-	s.topics = nil
 }
 
 // read adds the ticks of t to the round until its bus subscription ends.
@@ -302,8 +319,10 @@ func (h *Hub) deliverRounds() {
 	}
 }
 
-// deliver encodes each tick of a round once per plan, queues it with every
-// subscriber, then flushes every subscriber delivered to, once.
+// deliver encodes each tick of a round once per plan, then hands every
+// subscription its ticks of the round at once: a subscription's receiver
+// is touched once a round, not once per asset, and at ten thousand sockets
+// each touch is a cache miss.
 func (h *Hub) deliver(order []*topic, ticks map[*topic]*marketgraph.PriceTick) {
 	if len(order) == 0 {
 		return
@@ -312,56 +331,74 @@ func (h *Hub) deliver(order []*topic, ticks map[*topic]*marketgraph.PriceTick) {
 	for _, t := range order {
 		tick := ticks[t]
 		t.mu.Lock()
+		t.encs = t.encs[:0]
 		for p, subs := range t.byPlan {
 			enc, ok := p.encode(tick, t.asset)
 			if !ok {
 				continue
 			}
+			t.encs = append(t.encs, planned{p, enc})
 			for s := range subs {
-				s.r.Deliver(enc)
 				if s.round != h.round {
 					s.round = h.round
 					h.touched = append(h.touched, s)
 				}
 			}
 		}
+		t.round = h.round
 		t.mu.Unlock()
 	}
-	flushAll(h.touched)
+	h.deliverAll()
 	clear(h.touched)
 	h.touched = h.touched[:0]
 }
 
-// flushPerWorker is the fewest receivers worth a goroutine of their own in
-// flushAll: below it, starting one costs more than it saves.
-const flushPerWorker = 256
+// deliverPerWorker is the fewest subscriptions worth a goroutine of their
+// own in deliverAll: below it, starting one costs more than it saves.
+const deliverPerWorker = 256
 
-// flushAll flushes the receivers of a round, shared among up to GOMAXPROCS
-// goroutines when there are many: a flush is a write to the network, and
-// those writes are most of what a round costs, so they use every core the
-// process has.
-func flushAll(subs []*Subscription) {
-	workers := min(runtime.GOMAXPROCS(0), len(subs)/flushPerWorker)
-	if workers <= 1 {
-		for _, s := range subs {
-			s.r.Flush()
-		}
-		return
+// deliverAll delivers the round to the touched subscriptions, shared among
+// up to GOMAXPROCS goroutines when there are many: a delivery is a write
+// to the network, and those writes are most of what a round costs, so they
+// use every core the process has.
+func (h *Hub) deliverAll() {
+	subs := h.touched
+	workers := max(1, min(runtime.GOMAXPROCS(0), len(subs)/deliverPerWorker))
+	for len(h.scratch) < workers {
+		h.scratch = append(h.scratch, nil)
 	}
 	per := (len(subs) + workers - 1) / workers
 	var wg sync.WaitGroup
-	for i := per; i < len(subs); i += per {
-		part := subs[i:min(i+per, len(subs))]
-		wg.Go(func() {
-			for _, s := range part {
-				s.r.Flush()
-			}
-		})
+	for w := 1; w < workers; w++ {
+		part, scratch := subs[min(w*per, len(subs)):min((w+1)*per, len(subs))], &h.scratch[w]
+		wg.Go(func() { *scratch = h.deliverTo(part, *scratch) })
 	}
-	for _, s := range subs[:per] {
-		s.r.Flush()
-	}
+	h.scratch[0] = h.deliverTo(subs[:min(per, len(subs))], h.scratch[0])
 	wg.Wait()
+}
+
+// deliverTo hands each of subs its ticks of the round, gathered in buf,
+// and returns buf for the next round.
+func (h *Hub) deliverTo(subs []*Subscription, buf []*Encoded) []*Encoded {
+	for _, s := range subs {
+		buf = buf[:0]
+		for _, t := range s.topics {
+			if t.round != h.round {
+				continue
+			}
+			for _, pe := range t.encs {
+				if pe.plan == s.plan {
+					buf = append(buf, pe.enc)
+					break
+				}
+			}
+		}
+		if len(buf) > 0 {
+			s.r.Deliver(buf)
+		}
+	}
+	clear(buf)
+	return buf
 }
 
 // refresh reloads t's asset when it is older than AssetTTL; a failed reload

@@ -1,8 +1,10 @@
 package tickhub_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"slices"
 	"sync"
 	"testing"
@@ -26,14 +28,12 @@ type recorder struct {
 
 func newRecorder() *recorder { return &recorder{flushed: make(chan struct{}, 100)} }
 
-func (r *recorder) Deliver(t *tickhub.Encoded) {
+// Deliver records each tick of the round, then the round's end.
+func (r *recorder) Deliver(ts []*tickhub.Encoded) {
 	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.events = append(r.events, "deliver "+t.AssetID)
-}
-
-func (r *recorder) Flush() {
-	r.mu.Lock()
+	for _, t := range ts {
+		r.events = append(r.events, "deliver "+t.AssetID)
+	}
 	r.events = append(r.events, "flush")
 	r.mu.Unlock()
 	r.flushed <- struct{}{}
@@ -166,4 +166,80 @@ func (r *recorder) snapshot() []string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return slices.Clone(r.events)
+}
+
+// encRecorder keeps the ticks of the first round it gets.
+type encRecorder struct {
+	got  chan []*tickhub.Encoded
+	once sync.Once
+}
+
+func (r *encRecorder) Deliver(ts []*tickhub.Encoded) {
+	r.once.Do(func() { r.got <- slices.Clone(ts) })
+}
+
+// With enough subscribers the hub shares a round among several goroutines;
+// each subscription still gets its own assets' ticks, once, written by its
+// own plan, and every subscription of a plan shares one encoding.
+func TestHub_ManySubscribersOneRound(t *testing.T) {
+	bus := pubsub.NewLocal(0)
+	t.Cleanup(func() { _ = bus.Close() })
+	h := tickhub.New(tickhub.Config{Bus: bus, Window: 500 * time.Millisecond})
+	t.Cleanup(h.Close)
+	p1 := plan(t, h)
+	q, err := parser.ParseQuery(&ast.Source{Name: "test", Input: `subscription { priceTicks(assetIds: ["bitcoin"]) { sequence at } }`})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p2, ok := h.Compile(&graphql.OperationContext{Operation: q.Operations[0]})
+	if !ok || p2 == p1 {
+		t.Fatal("the second selection has no plan of its own")
+	}
+	type sub struct {
+		plan   *tickhub.Plan
+		assets []string
+		r      *encRecorder
+	}
+	var subs []sub
+	for i := range 1500 {
+		s := sub{plan: p1, assets: []string{"bitcoin"}, r: &encRecorder{got: make(chan []*tickhub.Encoded, 1)}}
+		switch i % 3 {
+		case 1:
+			s.plan, s.assets = p2, []string{"bitcoin", "ethereum"}
+		case 2:
+			s.assets = []string{"ethereum", "tether"}
+		}
+		if _, err := h.Subscribe(s.plan, assets(s.assets...), s.r); err != nil {
+			t.Fatal(err)
+		}
+		subs = append(subs, s)
+	}
+	publish(t, bus, "ethereum", 1)
+	publish(t, bus, "bitcoin", 1) // tether does not tick
+	shared := map[string]*tickhub.Encoded{}
+	for i, s := range subs {
+		var got []*tickhub.Encoded
+		select {
+		case got = <-s.r.got:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("subscription %d got nothing", i)
+		}
+		var ids []string
+		for _, e := range got {
+			ids = append(ids, e.AssetID)
+			key := fmt.Sprintf("%p/%s", s.plan, e.AssetID)
+			if first, ok := shared[key]; !ok {
+				shared[key] = e
+			} else if first != e {
+				t.Fatalf("subscription %d: its plan encoded %s twice", i, e.AssetID)
+			}
+		}
+		want := slices.DeleteFunc(slices.Clone(s.assets), func(id string) bool { return id == "tether" })
+		if !slices.Equal(ids, want) {
+			t.Fatalf("subscription %d: got %q, want %q", i, ids, want)
+		}
+	}
+	if a, b := shared[fmt.Sprintf("%p/bitcoin", p1)], shared[fmt.Sprintf("%p/bitcoin", p2)]; bytes.Equal(a.Data, b.Data) {
+		t.Errorf("two selections got the same data %s", a.Data)
+	}
 }
