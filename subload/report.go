@@ -134,12 +134,13 @@ func (r *runner) fill(rep *Report) {
 	rep.OutOfOrder, rep.Skewed = c.outOfOrder, c.skewed
 	var all, steady Histogram
 	for _, t := range r.targets {
-		all.Add(&t.all)
+		tAll := t.latency()
+		all.Add(tAll)
 		steady.Add(&t.steady)
 		rep.ByURL = append(rep.ByURL, URLReport{
 			URL:           t.url,
 			Connected:     int(t.connected.Load()),
-			Latency:       t.all.Percentiles(),
+			Latency:       tAll.Percentiles(),
 			SteadyLatency: t.steady.Percentiles(),
 		})
 	}

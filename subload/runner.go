@@ -22,9 +22,20 @@ const closers = 64
 
 // target is one server URL and what its subscribers measured.
 type target struct {
-	url         string
-	connected   atomic.Int64
-	all, steady Histogram
+	url       string
+	connected atomic.Int64
+	// ramp and steady hold the latency of the ticks received during the
+	// ramp and after it: each tick is recorded once, in one of them, and
+	// the whole run's latency is their sum.
+	ramp, steady Histogram
+}
+
+// latency is the latency over the whole run.
+func (t *target) latency() *Histogram {
+	h := new(Histogram)
+	h.Add(&t.ramp)
+	h.Add(&t.steady)
+	return h
 }
 
 // runner is the state of one run.
@@ -159,7 +170,7 @@ func (r *runner) progress(w io.Writer, start time.Time) (stop func()) {
 				c := r.count()
 				h := new(Histogram)
 				for _, t := range r.targets {
-					h.Add(&t.all)
+					h.Add(t.latency())
 				}
 				rate := float64(c.messages-lastMsgs) / now.Sub(last).Seconds()
 				fmt.Fprintf(w, "[%5.0fs] connected %d/%d, failed %d, disconnected %d, ticks %d (%.0f/s), missed %d, p99 of the last %s %s\n",

@@ -237,9 +237,10 @@ func (s *subscriber) tick(asset []byte, seq uint64, latency time.Duration) {
 		s.skewed.Add(1)
 		latency = 0
 	}
-	s.target.all.Record(latency)
 	if s.r.steady.Load() {
 		s.target.steady.Record(latency)
+	} else {
+		s.target.ramp.Record(latency)
 	}
 	i := 0
 	for i < len(s.assets) && s.assets[i] != string(asset) {

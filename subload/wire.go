@@ -50,7 +50,170 @@ func (e gqlError) String() string {
 	return e.Message
 }
 
-// Markers of quickTick.
+// quickTick reads the tick of a next message written the way gqlgen writes
+// them (compact, no errors, ids without escapes), without encoding/json's
+// reflection, which would otherwise be most of the tool's own CPU time per
+// tick. It tries the server's own layout first (laidOutTick), then looks
+// for each field (markedTick). Anything else is not ok and goes through the
+// full decoder.
+func quickTick(b []byte) (asset []byte, seq uint64, at time.Time, ok bool) {
+	asset, seq, stamp, ok := laidOutTick(b)
+	if !ok {
+		asset, seq, stamp, ok = markedTick(b)
+	}
+	if !ok {
+		return nil, 0, at, false
+	}
+	at, ok = parseStamp(stamp)
+	if !ok {
+		return nil, 0, at, false
+	}
+	return asset, seq, at, true
+}
+
+// The text around the values of a tick as marketgraph's server writes it
+// for TicksQuery and subscriptionID: the envelope's type first, then the
+// fields in the order of the selection, with gqlgen's encoding.
+const (
+	layoutHead  = `{"type":"next","id":"` + subscriptionID + `","payload":{"data":{"priceTicks":{"sequence":`
+	layoutAt    = `,"at":"`
+	layoutQuote = `","quote":{"price":`
+	layoutAsset = `},"asset":{"id":"`
+	layoutTail  = `"}}}}}`
+)
+
+// laidOutTick reads a tick laid out exactly as the server writes nearly
+// all of them, comparing the text between the values in place: a handful
+// of comparisons instead of a search for each field. A subscription's
+// first tick also carries extensions (the cost it was charged), and other
+// servers may order keys differently: those are left to markedTick.
+func laidOutTick(b []byte) (asset []byte, seq uint64, stamp []byte, ok bool) {
+	rest, ok := bytes.CutPrefix(b, []byte(layoutHead))
+	if !ok {
+		return nil, 0, nil, false
+	}
+	i := 0
+	for ; i < len(rest) && i < 19 && rest[i] >= '0' && rest[i] <= '9'; i++ {
+		seq = seq*10 + uint64(rest[i]-'0')
+	}
+	if i == 0 {
+		return nil, 0, nil, false
+	}
+	if rest, ok = bytes.CutPrefix(rest[i:], []byte(layoutAt)); !ok {
+		return nil, 0, nil, false
+	}
+	if stamp, rest, ok = plainString(rest); !ok {
+		return nil, 0, nil, false
+	}
+	if rest, ok = bytes.CutPrefix(rest, []byte(layoutQuote)); !ok {
+		return nil, 0, nil, false
+	}
+	i = 0
+	for i < len(rest) && inNumber(rest[i]) {
+		i++
+	}
+	if i == 0 {
+		return nil, 0, nil, false
+	}
+	if rest, ok = bytes.CutPrefix(rest[i:], []byte(layoutAsset)); !ok {
+		return nil, 0, nil, false
+	}
+	if asset, rest, ok = plainString(rest); !ok || string(rest) != layoutTail {
+		return nil, 0, nil, false
+	}
+	return asset, seq, stamp, true
+}
+
+// inNumber is whether c may be part of a JSON number.
+func inNumber(c byte) bool {
+	return c >= '0' && c <= '9' || c == '.' || c == '-' || c == '+' || c == 'e' || c == 'E'
+}
+
+// plainString reads the contents of a string up to its closing quote,
+// when it has no escapes, and the rest from that quote on.
+func plainString(b []byte) (s, rest []byte, ok bool) {
+	// A loop, not bytes.IndexByte: these strings are shorter than what
+	// its vector code needs to pay for its set-up.
+	for i, c := range b {
+		switch c {
+		case '"':
+			return b[:i], b[i:], true
+		case '\\':
+			return nil, nil, false
+		}
+	}
+	return nil, nil, false
+}
+
+// parseStamp reads a tick's time: RFC 3339 in UTC with up to nine digits of
+// fraction, the way time.Time.MarshalText writes it, faster than
+// time.Parse, which it leaves any other form to.
+func parseStamp(b []byte) (time.Time, bool) {
+	// 2006-01-02T15:04:05[.999999999]Z
+	if len(b) < 20 || len(b) > 30 || b[len(b)-1] != 'Z' ||
+		b[4] != '-' || b[7] != '-' || b[10] != 'T' || b[13] != ':' || b[16] != ':' {
+		return parseStampSlow(b)
+	}
+	year, ok1 := decimal(b[0:4])
+	month, ok2 := decimal(b[5:7])
+	day, ok3 := decimal(b[8:10])
+	hour, ok4 := decimal(b[11:13])
+	minute, ok5 := decimal(b[14:16])
+	sec, ok6 := decimal(b[17:19])
+	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6) {
+		return parseStampSlow(b)
+	}
+	nsec := 0
+	if frac := b[19 : len(b)-1]; len(frac) > 0 {
+		n, ok := decimal(frac[1:])
+		if frac[0] != '.' || len(frac) < 2 || !ok {
+			return parseStampSlow(b)
+		}
+		for range 10 - len(frac) {
+			n *= 10
+		}
+		nsec = n
+	}
+	if month < 1 || month > 12 || day < 1 || day > daysIn(time.Month(month), year) ||
+		hour > 23 || minute > 59 || sec > 59 {
+		return parseStampSlow(b)
+	}
+	return time.Date(year, time.Month(month), day, hour, minute, sec, nsec, time.UTC), true
+}
+
+// parseStampSlow is parseStamp for the forms it does not read itself.
+func parseStampSlow(b []byte) (time.Time, bool) {
+	t, err := time.Parse(time.RFC3339Nano, string(b))
+	return t, err == nil
+}
+
+// decimal is the value of b, all decimal digits.
+func decimal(b []byte) (int, bool) {
+	n := 0
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int(c-'0')
+	}
+	return n, len(b) > 0
+}
+
+// daysIn is the number of days of month m in year y.
+func daysIn(m time.Month, y int) int {
+	switch m {
+	case time.February:
+		if y%4 == 0 && (y%100 != 0 || y%400 == 0) {
+			return 29
+		}
+		return 28
+	case time.April, time.June, time.September, time.November:
+		return 30
+	}
+	return 31
+}
+
+// Markers of markedTick.
 var (
 	markNext     = []byte(`"type":"next"`)
 	markErrors   = []byte(`"errors"`)
@@ -59,19 +222,16 @@ var (
 	markAsset    = []byte(`"asset":{"id":"`)
 )
 
-// quickTick reads the tick of a next message written the way gqlgen writes
-// them (compact, no errors, ids without escapes), without encoding/json's
-// reflection, which would otherwise be most of the tool's own CPU time per
-// tick. Anything else is not ok and goes through the full decoder. The
+// markedTick reads a tick wherever its fields are, searching for each. The
 // selection (TicksQuery) has one "sequence", one "at" and one "asset", so
 // the markers cannot match elsewhere.
-func quickTick(b []byte) (asset []byte, seq uint64, at time.Time, ok bool) {
+func markedTick(b []byte) (asset []byte, seq uint64, stamp []byte, ok bool) {
 	if !bytes.Contains(b, markNext) || bytes.Contains(b, markErrors) {
-		return nil, 0, at, false
+		return nil, 0, nil, false
 	}
 	i := bytes.Index(b, markSequence)
 	if i < 0 {
-		return nil, 0, at, false
+		return nil, 0, nil, false
 	}
 	digits := 0
 	for _, c := range b[i+len(markSequence):] {
@@ -82,18 +242,14 @@ func quickTick(b []byte) (asset []byte, seq uint64, at time.Time, ok bool) {
 		digits++
 	}
 	if digits == 0 {
-		return nil, 0, at, false
+		return nil, 0, nil, false
 	}
 	asset, okAsset := quoted(b, markAsset)
 	stamp, okAt := quoted(b, markAt)
 	if !okAsset || !okAt {
-		return nil, 0, at, false
+		return nil, 0, nil, false
 	}
-	at, err := time.Parse(time.RFC3339Nano, string(stamp))
-	if err != nil {
-		return nil, 0, at, false
-	}
-	return asset, seq, at, true
+	return asset, seq, stamp, true
 }
 
 // quoted is the string after mark up to the next quote, when it has no

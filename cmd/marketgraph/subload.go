@@ -6,6 +6,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
+	"runtime/pprof"
 	"time"
 
 	"github.com/marketgraph/marketgraph/subload"
@@ -39,6 +41,7 @@ func runSubload(ctx context.Context, args []string, getenv func(string) string, 
 	fs.IntVar(&cfg.ServerPID, "server-pid", 0, "process id of a server on this machine, whose resident memory is reported per subscriber")
 	fs.DurationVar(&cfg.ConnectTimeout, "connect-timeout", subload.DefaultConnectTimeout, "limit on dialling, connection_ack and subscribing, per socket")
 	fs.DurationVar(&cfg.Progress, "progress", subload.DefaultProgress, "interval of progress lines; negative: none")
+	cpuProfile := fs.String("cpuprofile", "", "write this tool's CPU profile over the whole run (ramp included) to this file, for go tool pprof; empty: none")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -64,6 +67,29 @@ func runSubload(ctx context.Context, args []string, getenv func(string) string, 
 		return fmt.Errorf("%s: -n %d needs about %d open files, but the limit is %d (hard limit %d): raise it (ulimit -n, or LimitNOFILE) or lower -n",
 			cmdSubload, cfg.Subscribers, need, soft, hard)
 	}
+	if *cpuProfile != "" {
+		stop, err := startCPUProfile(*cpuProfile)
+		if err != nil {
+			return fmt.Errorf("%s: -cpuprofile: %w", cmdSubload, err)
+		}
+		defer stop()
+	}
 	_, err = subload.Run(ctx, cfg, stdout)
 	return err
+}
+
+// startCPUProfile profiles this process into file until stop is called.
+func startCPUProfile(file string) (stop func(), err error) {
+	f, err := os.Create(file)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		_ = f.Close()
+		return nil, err
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		_ = f.Close()
+	}, nil
 }
