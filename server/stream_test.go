@@ -936,3 +936,84 @@ func TestWebSocket_LongReasonStaysUTF8(t *testing.T) {
 		t.Fatalf("closed with %d %q, want 4409 and a valid reason", code, reason)
 	}
 }
+
+// The keep-alive pings every socket each interval, a socket receiving
+// ticks as well as an idle one, on both subprotocols (the legacy one with
+// its "ka" messages too); sockets whose client answers stay open, and one
+// whose client stopped answering is closed after about two intervals.
+func TestWebSocket_KeepAlive(t *testing.T) {
+	const interval = 150 * time.Millisecond
+	s := newLiveServer(t, func(c *server.Config) { c.WebSocketKeepAlive = interval })
+	dialCounting := func(proto string, pings *atomicCount) *sock {
+		c, err := s.tryDial(t, &websocket.DialOptions{OnPingReceived: func(context.Context, []byte) bool {
+			pings.add()
+			return true // answered with a pong
+		}}, proto)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	var tickingPings, idlePings, legacyPings atomicCount
+	ticking := dialCounting("graphql-transport-ws", &tickingPings)
+	ticking.init(nil)
+	ticking.subscribe("subscribe", "1", tickQuery, map[string]any{"ids": []string{"bitcoin"}})
+	s.publishUntil(t, ticking, "bitcoin", "1", "next")
+	idle := dialCounting("graphql-transport-ws", &idlePings)
+	idle.init(nil)
+	legacy := dialCounting("graphql-ws", &legacyPings)
+	legacy.init(nil)
+	mute := s.dial(t, "graphql-transport-ws") // never reads again: answers no ping
+	mute.init(nil)
+	if n := s.h.OpenStreams(); n != 4 {
+		t.Fatalf("%d open streams, want 4", n)
+	}
+
+	var kas atomicCount
+	for _, c := range []*sock{ticking, idle, legacy} {
+		go func() {
+			for {
+				_, b, err := c.conn.Read(c.ctx)
+				if err != nil {
+					return
+				}
+				var m sockMsg
+				_ = json.Unmarshal(b, &m)
+				if c == legacy && m.Type == "ka" {
+					kas.add()
+				}
+			}
+		}()
+	}
+	stop := time.Now().Add(10 * interval)
+	for time.Now().Before(stop) {
+		s.publish(t, "bitcoin")
+		time.Sleep(20 * time.Millisecond)
+	}
+	waitUntil(t, "the mute socket closed", func() bool { return s.h.OpenStreams() == 3 })
+	for name, n := range map[string]*atomicCount{"ticking": &tickingPings, "idle": &idlePings, "legacy": &legacyPings} {
+		// Ten intervals: at least four pings, however slow the machine.
+		if got := n.get(); got < 4 {
+			t.Errorf("%s socket: %d pings in ten keep-alive intervals", name, got)
+		}
+	}
+	if got := kas.get(); got < 4 { // one follows the ack, the rest the keep-alive
+		t.Errorf("legacy socket: %d ka messages in ten keep-alive intervals", got)
+	}
+	// The answering sockets are all still open.
+	if n := s.h.OpenStreams(); n != 3 {
+		t.Errorf("%d open streams, want 3", n)
+	}
+}
+
+type atomicCount struct {
+	mu sync.Mutex
+	n  int
+}
+
+func (a *atomicCount) add() { a.mu.Lock(); a.n++; a.mu.Unlock() }
+func (a *atomicCount) get() int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.n
+}

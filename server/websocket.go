@@ -10,6 +10,7 @@ import (
 	"runtime/debug"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -105,8 +106,13 @@ func (t *webSocket) Do(w http.ResponseWriter, r *http.Request, exec graphql.Grap
 		return
 	}
 	hw := &hijackWriter{ResponseWriter: w}
+	var c *wsConn
 	conn, err := websocket.Accept(hw, r, &websocket.AcceptOptions{
-		Subprotocols: []string{graphqlTransportWS.name, graphqlWS.name},
+		// The keep-alive's pings are the socket's own (keepAlive): a pong
+		// only tells that the peer is there. The read loop, which calls
+		// this, starts once c is set.
+		OnPongReceived: func(context.Context, []byte) { c.ping.Store(pingIdle) },
+		Subprotocols:   []string{graphqlTransportWS.name, graphqlWS.name},
 		// The Origin allowlist was checked before (checkOrigin) with this
 		// server's rules; the library's same-host check would refuse
 		// allowed cross-origin pages.
@@ -136,7 +142,7 @@ func (t *webSocket) Do(w http.ResponseWriter, r *http.Request, exec graphql.Grap
 	// net/http's connection with its two 4 KiB buffers.
 	req := *r
 	req.Body, req.GetBody = http.NoBody, nil
-	c := &wsConn{
+	c = &wsConn{
 		t: t, conn: conn, proto: proto, exec: exec, req: &req,
 		ctx: ctx, cancel: cancel, opCtx: ctx, hold: hw.conn,
 		ops: map[string]*wsOp{},
@@ -184,6 +190,9 @@ type wsConn struct {
 	stuck sync.Once
 	// keepTimer is the keep-alive's timer; only serve and keepAlive use it.
 	keepTimer *time.Timer
+	// ping is where the keep-alive's ping is: pingIdle (answered, or none
+	// sent), pingQueued, pingSent.
+	ping atomic.Int32
 	// recheck authenticates the socket's credentials again, nil when it
 	// has none; reauthTimer runs it (see reauthenticate).
 	recheck     func(context.Context) error
@@ -325,30 +334,55 @@ func (c *wsConn) closeWith(code websocket.StatusCode, reason string) {
 	c.cancel(fmt.Errorf("closed with %d: %s", code, reason))
 }
 
+// The states of a socket's keep-alive ping (wsConn.ping).
+const (
+	pingIdle   = iota // answered, or none sent yet
+	pingQueued        // in the send queue
+	pingSent          // written (or being written), not yet answered
+)
+
 // keepAlive pings the client (a WebSocket ping, which every RFC 6455 client
-// answers, browsers included) and closes sockets whose peer is gone without
-// a word; the legacy subprotocol also gets its "ka" message. It re-arms
-// itself.
+// answers, browsers included) and closes a socket whose peer did not answer
+// the previous ping within an interval: a peer gone without a word. The
+// legacy subprotocol also gets its "ka" message. It re-arms itself.
+//
+// The ping is a frame of the socket's own (pingItem), written at once
+// through the send queue, without the WebSocket library's Ping (a context,
+// a timer, a channel and a map entry per ping, a sixth of the server's CPU
+// at ten thousand sockets). It is not held for the next round of ticks,
+// though that would save a write: the pongs would then all come in the
+// rounds' bursts, which the keep-alive's timers otherwise spread out.
 func (c *wsConn) keepAlive() {
-	interval := c.t.cfg.WebSocketKeepAlive
-	c.mu.Lock()
-	acked := c.acked
-	c.mu.Unlock()
-	if c.proto.legacy && acked && !c.write([]byte(`{"type":"ka"}`)) {
-		return
-	}
-	ctx, cancel := context.WithTimeout(c.ctx, interval)
-	err := c.conn.Ping(ctx)
-	cancel()
-	if err != nil {
+	switch c.ping.Load() {
+	case pingSent:
 		if c.ctx.Err() == nil {
 			c.log().DebugContext(c.ctx, "websocket: no pong within the keep-alive interval, closing")
 			_ = c.conn.CloseNow()
 			c.cancel(errors.New("keep-alive timeout"))
 		}
 		return
+	case pingQueued:
+		// A writer that has not finished within an interval holds it:
+		// the peer has another interval to answer once it is written.
+		c.flushNow()
+	default:
+		c.mu.Lock()
+		legacyKA := c.proto.legacy && c.acked
+		c.mu.Unlock()
+		c.outMu.Lock()
+		if c.outDead {
+			c.outMu.Unlock()
+			return
+		}
+		if legacyKA {
+			c.out = append(c.out, outItem{enc: kaMessage})
+		}
+		c.ping.Store(pingQueued)
+		c.out = append(c.out, outItem{enc: pingItem})
+		c.outMu.Unlock()
+		c.flushNow()
 	}
-	c.keepTimer.Reset(interval)
+	c.keepTimer.Reset(c.t.cfg.WebSocketKeepAlive)
 }
 
 func (c *wsConn) log() *slog.Logger { return c.t.cfg.Logger }

@@ -64,6 +64,13 @@ type outItem struct {
 	enc *tickhub.Encoded
 }
 
+// Ready messages of the keep-alive (see keepAlive): pingItem stands for a
+// ping frame, not a text message.
+var (
+	pingItem  = &tickhub.Encoded{}
+	kaMessage = &tickhub.Encoded{Payload: []byte(`{"type":"ka"}`)}
+)
+
 // handOver subscribes the operation id to the hub, reporting false when it
 // cannot (the operation or the socket has ended meanwhile, or the hub
 // refused) and the general path must finish it.
@@ -286,6 +293,9 @@ func (c *wsConn) drain() {
 func (c *wsConn) encodeLocked(buf []byte) []byte {
 	for _, it := range c.out {
 		switch {
+		case it.enc == pingItem:
+			buf = append(buf, 0x89, 0x00) // final, ping, unmasked, no payload
+			c.ping.CompareAndSwap(pingQueued, pingSent)
 		case it.op == nil:
 			buf = append(appendTextFrameHeader(buf, len(it.enc.Payload)), it.enc.Payload...)
 		case it.op.ext != nil:
