@@ -144,8 +144,11 @@ func (t *webSocket) Do(w http.ResponseWriter, r *http.Request, exec graphql.Grap
 	req.Body, req.GetBody = http.NoBody, nil
 	c = &wsConn{
 		t: t, conn: conn, proto: proto, exec: exec, req: &req,
-		ctx: ctx, cancel: cancel, opCtx: ctx, hold: hw.conn,
+		ctx: ctx, opCtx: ctx, hold: hw.conn,
 		ops: map[string]*wsOp{},
+		// Ending the socket's context closes the connection, which ends
+		// the read loop (see serve).
+		cancel: func(cause error) { cancel(cause); _ = conn.CloseNow() },
 	}
 	// The read loop runs on a goroutine of its own and the handler
 	// returns: the goroutine that served the upgrade has a deep stack
@@ -168,7 +171,9 @@ type wsConn struct {
 	// connection_init on.
 	caller string
 
-	// ctx lives as long as the socket; cancel ends it with the reason.
+	// ctx lives as long as the socket; cancel ends it with the reason,
+	// and closes the connection (at once: closeWith sends its close
+	// frame first).
 	ctx    context.Context
 	cancel context.CancelCauseFunc
 
@@ -246,7 +251,11 @@ func (c *wsConn) serve() {
 	})
 	c.keepTimer = c.after(c.t.cfg.WebSocketKeepAlive, c.keepAlive)
 	for {
-		typ, data, err := c.conn.Read(c.ctx)
+		// Not c.ctx: the library would register each read with it (a
+		// child context, kept in a map the socket's context holds for
+		// good); c.cancel closes the connection instead, which ends
+		// the read as surely.
+		typ, data, err := c.conn.Read(context.Background())
 		if err != nil {
 			return // closed by the client, by us, or the read limit tripped (1009)
 		}
