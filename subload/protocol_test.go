@@ -198,3 +198,116 @@ func scriptedServerRefusing(t *testing.T) string {
 	t.Cleanup(ts.Close)
 	return "ws" + strings.TrimPrefix(ts.URL, "http") + "/graphql"
 }
+
+// acceptInit accepts a socket and reads its connection_init; it returns
+// nil when the handler should end.
+func acceptInit(t *testing.T, w http.ResponseWriter, r *http.Request) *websocket.Conn {
+	conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{Subprotocols: []string{subload.Subprotocol}})
+	if err != nil {
+		t.Errorf("accept: %v", err)
+		return nil
+	}
+	if _, _, err := conn.Read(r.Context()); err != nil {
+		_ = conn.CloseNow()
+		return nil
+	}
+	return conn
+}
+
+// The server's WebSocket pings are answered while the subscriber waits
+// for ticks.
+func TestRun_AnswersPings(t *testing.T) {
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		conn := acceptInit(t, w, r)
+		if conn == nil {
+			return
+		}
+		defer conn.CloseNow()
+		ctx, cancel := context.WithTimeout(r.Context(), wait)
+		defer cancel()
+		if err := conn.Write(ctx, websocket.MessageText, []byte(`{"type":"connection_ack"}`)); err != nil {
+			return
+		}
+		if _, _, err := conn.Read(ctx); err != nil {
+			return
+		}
+		// Pongs are read, and the close handshake completed, by CloseRead.
+		ctx = conn.CloseRead(ctx)
+		for range 3 {
+			if err := conn.Ping(ctx); err != nil {
+				_ = conn.Close(4000, "no pong")
+				return
+			}
+		}
+		_ = conn.Close(4500, "pinged")
+	}))
+	t.Cleanup(ts.Close)
+
+	var out output
+	stop := background(subload.Config{
+		URL: "ws" + strings.TrimPrefix(ts.URL, "http"), Subscribers: 2, Assets: []string{"a"}, AssetsPerSubscriber: 1,
+		Duration: time.Minute, Progress: 20 * time.Millisecond,
+	}, &out)
+	out.waitFor(t, "disconnected 2,")
+	rep, _ := stop()
+	if rep.Disconnects["closed 4500 pinged"] != 2 {
+		t.Errorf("disconnects %v, want 2 × closed 4500 pinged", rep.Disconnects)
+	}
+}
+
+// A server that never acknowledges is a connection failure once the
+// connect timeout is over; the end of a run cuts short the sockets still
+// waiting, however long their timeout.
+func TestRun_ConnectTimeout(t *testing.T) {
+	inits := make(chan struct{}, 10)
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		conn := acceptInit(t, w, r)
+		if conn == nil {
+			return
+		}
+		defer conn.CloseNow()
+		inits <- struct{}{}
+		// Until the client gives up.
+		_, _, _ = conn.Read(r.Context())
+	}))
+	t.Cleanup(ts.Close)
+	url := "ws" + strings.TrimPrefix(ts.URL, "http")
+
+	t.Run("TimedOut", func(t *testing.T) {
+		rep, err := subload.Run(context.Background(), subload.Config{
+			URL: url, Subscribers: 2, Assets: []string{"a"}, AssetsPerSubscriber: 1,
+			ConnectTimeout: 200 * time.Millisecond, Progress: -1,
+		}, &output{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rep.Connected != 0 || rep.ConnectFailures["before connection_ack: timed out"] != 2 {
+			t.Errorf("connected %d, failures %v", rep.Connected, rep.ConnectFailures)
+		}
+	})
+	t.Run("Interrupted", func(t *testing.T) {
+		for len(inits) > 0 {
+			<-inits
+		}
+		var out output
+		stop := background(subload.Config{
+			URL: url, Subscribers: 2, Assets: []string{"a"}, AssetsPerSubscriber: 1,
+			ConnectTimeout: time.Hour, Progress: -1,
+		}, &out)
+		<-inits
+		<-inits
+		done := make(chan *subload.Report, 1)
+		go func() {
+			rep, _ := stop()
+			done <- rep
+		}()
+		select {
+		case rep := <-done:
+			if rep.Connected != 0 || rep.ConnectFailed != 0 {
+				t.Errorf("connected %d, failed %d %v; want neither", rep.Connected, rep.ConnectFailed, rep.ConnectFailures)
+			}
+		case <-time.After(wait):
+			t.Fatal("the run did not end its sockets still connecting")
+		}
+	})
+}

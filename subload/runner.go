@@ -4,13 +4,12 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net/http"
 	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/coder/websocket"
+	"github.com/gorilla/websocket"
 )
 
 // closeTimeout bounds the closing of all sockets at the end: past it, the
@@ -42,7 +41,7 @@ func (t *target) latency() *Histogram {
 type runner struct {
 	cfg     Config
 	ctx     context.Context // cancelled when the run stops: aborts dials
-	client  *http.Client
+	dialer  *websocket.Dialer
 	initMsg []byte
 	targets []*target
 	subs    []*subscriber // all Subscribers; the first started are in use
@@ -118,10 +117,13 @@ func (r *runner) ramp(ctx context.Context, urls []string) {
 	}
 }
 
-// closeAll ends every socket with a close handshake, a few at a time; past
-// closeTimeout the rest are dropped without one.
+// closeAll ends every socket with a close handshake: it sends each a close
+// frame, a few at a time, and the socket's reading goroutine closes it
+// when the server answers with its own. Past closeTimeout the sockets
+// left are dropped without one.
 func (r *runner) closeAll() {
 	deadline := time.Now().Add(closeTimeout)
+	msg := websocket.FormatCloseMessage(websocket.CloseNormalClosure, "load test over")
 	next := make(chan *subscriber)
 	var wg sync.WaitGroup
 	for range closers {
@@ -129,13 +131,8 @@ func (r *runner) closeAll() {
 		go func() {
 			defer wg.Done()
 			for s := range next {
-				c := s.conn.Load()
-				switch {
-				case c == nil:
-				case time.Now().Before(deadline):
-					_ = c.Close(websocket.StatusNormalClosure, "load test over")
-				default:
-					_ = c.CloseNow()
+				if c := s.conn.Load(); c != nil && c.WriteControl(websocket.CloseMessage, msg, deadline) != nil {
+					_ = c.Close()
 				}
 			}
 		}()
@@ -145,6 +142,23 @@ func (r *runner) closeAll() {
 	}
 	close(next)
 	wg.Wait()
+
+	done := make(chan struct{})
+	go func() {
+		r.wg.Wait()
+		close(done)
+	}()
+	t := time.NewTimer(time.Until(deadline))
+	defer t.Stop()
+	select {
+	case <-done:
+	case <-t.C:
+		for _, s := range r.startedSubs() {
+			if c := s.conn.Load(); c != nil {
+				_ = c.Close()
+			}
+		}
+	}
 }
 
 // progress prints a line every cfg.Progress until the returned function is

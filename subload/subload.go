@@ -20,10 +20,12 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/http"
 	"runtime"
 	"strconv"
+	"sync"
 	"time"
+
+	"github.com/gorilla/websocket"
 )
 
 // Defaults of Config.
@@ -106,7 +108,7 @@ func Run(ctx context.Context, cfg Config, w io.Writer) (*Report, error) {
 
 	runCtx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	r := &runner{cfg: cfg, ctx: runCtx, client: dialClient(), initMsg: initMsg}
+	r := &runner{cfg: cfg, ctx: runCtx, dialer: newDialer(), initMsg: initMsg}
 	for _, u := range urls {
 		r.targets = append(r.targets, &target{url: u})
 	}
@@ -208,14 +210,15 @@ func (c Config) withDefaults() (Config, []string, error) {
 	return c, urls, nil
 }
 
-// dialClient is the HTTP client of the WebSocket handshakes: no proxy, no
-// connection reuse, and small buffers, since a socket keeps the handshake's
-// read buffer alive until its buffered bytes are read.
-func dialClient() *http.Client {
-	return &http.Client{Transport: &http.Transport{
-		DialContext:       (&net.Dialer{Timeout: DefaultConnectTimeout, KeepAlive: 30 * time.Second}).DialContext,
-		DisableKeepAlives: true,
-		ReadBufferSize:    1 << 10,
-		WriteBufferSize:   1 << 10,
-	}}
+// newDialer is the dialer of the WebSocket handshakes: no proxy, and one
+// buffer kept per socket, the read buffer, large enough for a round of
+// ticks in one read; messages are written through buffers the sockets
+// share.
+func newDialer() *websocket.Dialer {
+	return &websocket.Dialer{
+		NetDialContext:  (&net.Dialer{Timeout: DefaultConnectTimeout, KeepAlive: 30 * time.Second}).DialContext,
+		Subprotocols:    []string{Subprotocol},
+		ReadBufferSize:  4 << 10,
+		WriteBufferPool: new(sync.Pool),
+	}
 }

@@ -5,12 +5,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/http"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/coder/websocket"
+	"github.com/gorilla/websocket"
 )
 
 // Subprotocol is the only WebSocket subprotocol the tool speaks.
@@ -65,7 +66,7 @@ func (s *subscriber) run() {
 	if r.stopping.Load() {
 		// The run ended while this socket connected: the closer may
 		// have passed it by.
-		_ = conn.CloseNow()
+		_ = conn.Close()
 	}
 	s.read(conn)
 }
@@ -76,30 +77,61 @@ func (s *subscriber) connect() (*websocket.Conn, error) {
 	r := s.r
 	ctx, cancel := context.WithTimeout(r.ctx, r.cfg.ConnectTimeout)
 	defer cancel()
-	conn, resp, err := websocket.Dial(ctx, s.target.url, &websocket.DialOptions{
-		HTTPClient:   r.client,
-		Subprotocols: []string{Subprotocol},
-	})
+	deadline, _ := ctx.Deadline()
+	// The library's reads take no context: the network connection's
+	// deadline bounds each step instead, and the run's end, or the
+	// timeout, moves it into the past (unblock).
+	var unblock func() bool
+	d := *r.dialer
+	d.NetDialContext = func(_ context.Context, network, addr string) (net.Conn, error) {
+		c, err := r.dialer.NetDialContext(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		_ = c.SetDeadline(deadline)
+		unblock = context.AfterFunc(ctx, func() { _ = c.SetDeadline(aLongTimeAgo) })
+		return c, nil
+	}
+	why := func(err error) string {
+		if ctx.Err() != nil {
+			return reason(ctx.Err())
+		}
+		return reason(err)
+	}
+	// No context of the dial's own: its deadline would outlive the
+	// handshake and undo unblock's.
+	conn, resp, err := d.DialContext(context.Background(), s.target.url, nil)
+	if unblock != nil && conn == nil {
+		unblock()
+	}
 	if err != nil {
 		if resp != nil && resp.StatusCode != http.StatusSwitchingProtocols {
 			return nil, fmt.Errorf("dial: HTTP %d", resp.StatusCode)
 		}
-		return nil, fmt.Errorf("dial: %s", reason(err))
+		return nil, fmt.Errorf("dial: %s", why(err))
 	}
 	fail := func(format string, args ...any) (*websocket.Conn, error) {
-		_ = conn.CloseNow()
+		unblock()
+		_ = conn.Close()
 		return nil, fmt.Errorf(format, args...)
 	}
+	// The handshake cleared the deadline; unblock may have run before.
+	_ = conn.SetReadDeadline(deadline)
+	_ = conn.SetWriteDeadline(deadline)
+	if ctx.Err() != nil {
+		return fail("dial: %s", why(ctx.Err()))
+	}
+	conn.SetReadLimit(readLimit)
 	if p := conn.Subprotocol(); p != Subprotocol {
 		return fail("server chose subprotocol %q, not %s", p, Subprotocol)
 	}
-	if err := conn.Write(ctx, websocket.MessageText, r.initMsg); err != nil {
-		return fail("connection_init: %s", reason(err))
+	if err := conn.WriteMessage(websocket.TextMessage, r.initMsg); err != nil {
+		return fail("connection_init: %s", why(err))
 	}
 	for acked := false; !acked; {
-		_, b, err := conn.Read(ctx)
+		_, b, err := conn.ReadMessage()
 		if err != nil {
-			return fail("before connection_ack: %s", reason(err))
+			return fail("before connection_ack: %s", why(err))
 		}
 		var m wireMsg
 		_ = json.Unmarshal(b, &m)
@@ -107,8 +139,8 @@ func (s *subscriber) connect() (*websocket.Conn, error) {
 		case "connection_ack":
 			acked = true
 		case "ping":
-			if err := conn.Write(ctx, websocket.MessageText, pongMsg); err != nil {
-				return fail("pong: %s", reason(err))
+			if err := conn.WriteMessage(websocket.TextMessage, pongMsg); err != nil {
+				return fail("pong: %s", why(err))
 			}
 		case "pong", "ka":
 		default:
@@ -126,23 +158,42 @@ func (s *subscriber) connect() (*websocket.Conn, error) {
 	if err != nil {
 		return fail("encode subscribe: %v", err)
 	}
-	if err := conn.Write(ctx, websocket.MessageText, sub); err != nil {
-		return fail("subscribe: %s", reason(err))
+	if err := conn.WriteMessage(websocket.TextMessage, sub); err != nil {
+		return fail("subscribe: %s", why(err))
 	}
+	if !unblock() {
+		// Too late: the deadline may be in the past already.
+		_ = conn.Close()
+		return nil, fmt.Errorf("subscribe: %s", why(ctx.Err()))
+	}
+	_ = conn.SetReadDeadline(time.Time{})
+	_ = conn.SetWriteDeadline(time.Time{})
 	return conn, nil
 }
+
+// aLongTimeAgo is a deadline in the past: it ends any read or write.
+var aLongTimeAgo = time.Unix(1, 0)
+
+// readLimit is the largest message a socket takes (the limit the tool had
+// with its former WebSocket library): a tick is a few hundred bytes, and a
+// server gone astray should not cost the tool memory per socket.
+const readLimit = 32 << 10
 
 // bufs holds read buffers between messages: ten thousand idle sockets
 // share a few instead of keeping one each.
 var bufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 // read handles messages until the socket ends; an end before the run's is
-// a disconnect.
+// a disconnect. It closes the socket.
+//
+// Its goroutine is the socket's only writer of messages (pongMsg, in
+// handle) once connected; the library's own answers to pings and close
+// frames, and the runner's close frame, are control frames, which may be
+// written concurrently.
 func (s *subscriber) read(conn *websocket.Conn) {
-	// Reads take no deadline: a context with one would cost a timer per
-	// message, and the runner ends the sockets itself.
+	defer conn.Close()
 	for {
-		_, rd, err := conn.Reader(context.Background())
+		_, rd, err := conn.NextReader()
 		if err != nil {
 			s.disconnected(err)
 			return
@@ -214,9 +265,8 @@ func (s *subscriber) handle(conn *websocket.Conn, b []byte, now time.Time) error
 	case "complete":
 		s.endSubscription()
 	case "ping":
-		ctx, cancel := context.WithTimeout(context.Background(), r.cfg.ConnectTimeout)
-		defer cancel()
-		return conn.Write(ctx, websocket.MessageText, pongMsg)
+		_ = conn.SetWriteDeadline(time.Now().Add(r.cfg.ConnectTimeout))
+		return conn.WriteMessage(websocket.TextMessage, pongMsg)
 	case "pong", "ka":
 	default:
 		r.errors.Add(1)

@@ -12,7 +12,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/coder/websocket"
+	"github.com/gorilla/websocket"
 )
 
 // wireMsg is one graphql-transport-ws message as the tool reads it. A next
@@ -271,14 +271,21 @@ func quoted(b, mark []byte) ([]byte, bool) {
 // the close code and reason when the server sent a close frame, otherwise
 // the kind of network error without addresses or ports.
 func reason(err error) string {
-	var ce websocket.CloseError
+	var ce *websocket.CloseError
+	var ne net.Error
 	switch {
+	case errors.As(err, &ce) && ce.Code == websocket.CloseAbnormalClosure:
+		// Never sent (RFC 6455 §7.4.1): the library's account of a
+		// connection that ended without a close frame.
+		return "connection closed without a close frame (EOF)"
 	case errors.As(err, &ce):
-		if ce.Reason != "" {
-			return fmt.Sprintf("closed %d %s", ce.Code, ce.Reason)
+		if ce.Text != "" {
+			return fmt.Sprintf("closed %d %s", ce.Code, ce.Text)
 		}
 		return fmt.Sprintf("closed %d", ce.Code)
-	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, os.ErrDeadlineExceeded):
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, os.ErrDeadlineExceeded),
+		errors.As(err, &ne) && ne.Timeout():
+		// The library turns the network's deadline errors into its own.
 		return "timed out"
 	case errors.Is(err, context.Canceled):
 		return "cancelled"
