@@ -57,6 +57,11 @@ func runServe(ctx context.Context, cfg *config, log *slog.Logger, stdout io.Writ
 		var lock ingest.Lock // the memory store has one writer: this process
 		if db != nil {
 			lock = db.AdvisoryLock(ingestLockKey, tickInterval(cfg), log)
+		} else if busHealth != nil {
+			// Nothing elects one ingesting process among replicas on the
+			// memory store: each would publish ticks of its own, with
+			// clashing sequences, on the shared bus.
+			log.Warn("ingest: every process on the memory store ingests; with replicas sharing REDIS_URL, run all but one with -ingest=false, or use DATABASE_URL")
 		}
 		ictx, stopIngest := context.WithCancel(ctx)
 		done := make(chan struct{})
