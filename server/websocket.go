@@ -209,11 +209,17 @@ type wsConn struct {
 	hold *holdConn
 	// The send queue of handed-over operations (see drain). outDead is
 	// set once a write failed: nothing is queued any more.
-	outMu    sync.Mutex
-	out      []outItem
-	writerOn bool
-	outDead  bool
-	writing  sync.WaitGroup
+	outMu sync.Mutex
+	out   []outItem
+	// sendDue is set once a round's Deliver returned the socket as the
+	// round's sender, until the queue is written.
+	sendDue bool
+	// outStopped, set on shutdown once the operations' completes are
+	// queued, starts no writer any more: shutdown waits for the last.
+	outStopped bool
+	writerOn   bool
+	outDead    bool
+	writing    sync.WaitGroup
 }
 
 // wsOp is one running operation. Its cancel function is called with c.mu
@@ -379,7 +385,7 @@ func (c *wsConn) keepAlive() {
 		legacyKA := c.proto.legacy && c.acked
 		c.mu.Unlock()
 		c.outMu.Lock()
-		if c.outDead {
+		if c.outDead || c.outStopped {
 			c.outMu.Unlock()
 			return
 		}
@@ -781,6 +787,11 @@ func (c *wsConn) shutdown() {
 		op.cancel(errShutdown)
 	}
 	c.mu.Unlock()
+	// No writer starts after the completes' (a keep-alive ping's, say):
+	// writing.Wait must not race a writing.Add from zero.
+	c.outMu.Lock()
+	c.outStopped = true
+	c.outMu.Unlock()
 	go func() {
 		c.running.Wait()
 		// The completes of handed-over operations are queued: they leave

@@ -157,16 +157,17 @@ func (o *fastOp) end(cause error) {
 
 // Deliver queues the ticks of one round of the operation, each replacing
 // a waiting tick of the same asset (a slow client gets the newest tick of
-// each asset, never a growing queue), then writes the queue from the hub's
-// goroutine, without waiting (flushNow): the ticks of a round, for every
-// operation of the socket, leave in one write to the network. Writes are
-// most of the CPU a tick costs at ten thousand subscribers.
-func (o *fastOp) Deliver(ticks []*tickhub.Encoded) {
+// each asset, never a growing queue). It returns the socket as the round's
+// sender the first time in a round, nil after: the hub sends once all the
+// round's ticks are queued, so that the ticks of all the socket's
+// operations leave in one write to the network (writes are most of the CPU
+// a tick costs at ten thousand subscribers).
+func (o *fastOp) Deliver(ticks []*tickhub.Encoded) tickhub.Sender {
 	c := o.c
 	c.outMu.Lock()
+	defer c.outMu.Unlock()
 	if o.ended || c.outDead {
-		c.outMu.Unlock()
-		return
+		return nil
 	}
 	n := len(c.out)
 next:
@@ -179,31 +180,54 @@ next:
 		}
 		c.out = append(c.out, outItem{op: o, enc: t})
 	}
-	c.outMu.Unlock()
-	c.flushNow()
+	if c.sendDue {
+		return nil
+	}
+	c.sendDue = true
+	return c
 }
+
+// Send writes what Deliver queued (flushNow), on the hub's goroutine.
+func (c *wsConn) Send() { c.flushNow() }
 
 // flushNow writes the send queue without blocking, unless a writer runs
 // (it will write the queue). What the network does not take at once, and
 // what is queued meanwhile, is left to a writer goroutine (drain), which
 // waits for the network within the write timeout.
+//
+// It never waits, for the network or for a lock held across a write: when
+// another write holds the connection (a message of gqlgen's path, the
+// library's pong or close frame), the writer goroutine waits for it
+// instead. The hub's goroutines call it for every socket of a round, and
+// one socket must not hold up the others.
 func (c *wsConn) flushNow() {
 	c.outMu.Lock()
-	if c.writerOn || c.outDead || len(c.out) == 0 || c.ctx.Err() != nil {
+	c.sendDue = false
+	if c.writerOn || c.outDead || c.outStopped || len(c.out) == 0 || c.ctx.Err() != nil {
 		c.outMu.Unlock()
 		return
 	}
 	c.writerOn = true
 	c.writing.Add(1)
+	if !c.hold.mu.TryLock() {
+		c.outMu.Unlock()
+		go c.drain()
+		return
+	}
 	bp := framePool.Get().(*[]byte)
 	buf := c.encodeLocked((*bp)[:0])
 	c.outMu.Unlock()
-	done, err := c.hold.writeNow(buf)
+	done, err := c.hold.writeNowLocked(buf)
 	*bp = buf
 	framePool.Put(bp) // writeNow kept a copy of what it did not write
 	if err != nil {
-		c.cancel(errSocketClosed)
 		c.writeFailed()
+		if !errors.Is(err, net.ErrClosed) {
+			// Not closed by another writer (a close frame was sent):
+			// the connection broke. Closing it waits for the library,
+			// which the hub's goroutine must not.
+			go c.cancel(errSocketClosed)
+		}
 		return
 	}
 	if done {
@@ -244,7 +268,7 @@ func (c *wsConn) enqueueLocked(it outItem) {
 // startWriterLocked starts a writer for the send queue unless one runs or
 // there is nothing to write. outMu is held.
 func (c *wsConn) startWriterLocked() {
-	if c.writerOn || c.outDead || len(c.out) == 0 || c.ctx.Err() != nil {
+	if c.writerOn || c.outDead || c.outStopped || len(c.out) == 0 || c.ctx.Err() != nil {
 		return
 	}
 	c.writerOn = true
@@ -313,6 +337,7 @@ func (c *wsConn) encodeLocked(buf []byte) []byte {
 	}
 	clear(c.out)
 	c.out = c.out[:0]
+	c.sendDue = false
 	return buf
 }
 
@@ -370,41 +395,65 @@ type holdConn struct {
 	// pending is what writeNow could not write at once: the end of a
 	// frame, which must leave before any other frame.
 	pending []byte
+	// broken is the error of a write that failed or timed out, part of
+	// a frame perhaps written: nothing can follow it.
+	broken error
 }
 
 // Write writes a frame of the WebSocket library, after what is pending.
 func (h *holdConn) Write(p []byte) (int, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.closeSent {
-		return 0, net.ErrClosed
+	if err := h.usable(); err != nil {
+		return 0, err
 	}
 	if len(h.pending) > 0 {
 		if _, err := h.Conn.Write(h.pending); err != nil {
-			return 0, err
+			return 0, h.fail(err)
 		}
 		h.pending = nil
 	}
 	if len(p) > 0 && p[0]&0x0f == 0x8 {
 		h.closeSent = true
 	}
-	return h.Conn.Write(p)
+	n, err := h.Conn.Write(p)
+	if err != nil {
+		return n, h.fail(err)
+	}
+	return n, nil
 }
 
-// writeNow writes b, complete frames, as far as the network takes it
-// without waiting, and keeps a copy of the rest as pending. It reports
-// whether all of b was written; when not, writeFrames must follow.
-func (h *holdConn) writeNow(b []byte) (bool, error) {
-	h.mu.Lock()
+// usable reports why nothing may be written any more, if so. h.mu is held.
+func (h *holdConn) usable() error {
+	switch {
+	case h.broken != nil:
+		return h.broken
+	case h.closeSent:
+		return net.ErrClosed
+	}
+	return nil
+}
+
+// fail records err, a failed write, and returns it. h.mu is held.
+func (h *holdConn) fail(err error) error {
+	h.broken, h.pending = err, nil
+	return err
+}
+
+// writeNowLocked writes b, complete frames, as far as the network takes
+// it without waiting, keeps a copy of the rest as pending, and unlocks
+// h.mu, which the caller locked. It reports whether all of b was written;
+// when not, writeFrames must follow.
+func (h *holdConn) writeNowLocked(b []byte) (bool, error) {
 	defer h.mu.Unlock()
-	if h.closeSent {
-		return false, net.ErrClosed
+	if err := h.usable(); err != nil {
+		return false, err
 	}
 	n := 0
 	if h.raw != nil && len(h.pending) == 0 {
 		var err error
 		if n, err = writeNonBlocking(h.raw, b); err != nil {
-			return false, err
+			return false, h.fail(err)
 		}
 	}
 	if n == len(b) {
@@ -419,8 +468,8 @@ func (h *holdConn) writeNow(b []byte) (bool, error) {
 func (h *holdConn) writeFrames(b []byte, timeout time.Duration) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.closeSent {
-		return net.ErrClosed
+	if err := h.usable(); err != nil {
+		return err
 	}
 	if len(h.pending) == 0 && len(b) == 0 {
 		return nil
@@ -429,15 +478,17 @@ func (h *holdConn) writeFrames(b []byte, timeout time.Duration) error {
 	defer func() { _ = h.Conn.SetWriteDeadline(time.Time{}) }()
 	if len(h.pending) > 0 {
 		if _, err := h.Conn.Write(h.pending); err != nil {
-			return err
+			return h.fail(err)
 		}
 		h.pending = nil
 	}
 	if len(b) == 0 {
 		return nil
 	}
-	_, err := h.Conn.Write(b)
-	return err
+	if _, err := h.Conn.Write(b); err != nil {
+		return h.fail(err)
+	}
+	return nil
 }
 
 // hijackWriter hands the WebSocket library a holdConn in place of the

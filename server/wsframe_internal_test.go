@@ -195,7 +195,7 @@ func TestWriteNow_KeepsTheRestInOrder(t *testing.T) {
 	if hold.raw == nil {
 		t.Skip("no non-blocking write on this platform: every write waits")
 	}
-	if done, err := hold.writeNow(append(appendTextFrameHeader(nil, 2), "{}"...)); !done || err != nil {
+	if done, err := writeNow(hold, append(appendTextFrameHeader(nil, 2), "{}"...)); !done || err != nil {
 		t.Fatalf("a small write to an idle socket: done %v, %v", done, err)
 	}
 	want := [][]byte{[]byte("{}")}
@@ -208,7 +208,7 @@ func TestWriteNow_KeepsTheRestInOrder(t *testing.T) {
 			want = append(want, p)
 			b = append(appendTextFrameHeader(b, size), p...)
 		}
-		done, err := hold.writeNow(b)
+		done, err := writeNow(hold, b)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -220,7 +220,7 @@ func TestWriteNow_KeepsTheRestInOrder(t *testing.T) {
 	// Another batch while some is pending joins the rest, untouched.
 	last := payload(300, 7)
 	want = append(want, last)
-	if done, err := hold.writeNow(append(appendTextFrameHeader(nil, len(last)), last...)); done || err != nil {
+	if done, err := writeNow(hold, append(appendTextFrameHeader(nil, len(last)), last...)); done || err != nil {
 		t.Fatalf("a write behind a pending rest: done %v, %v", done, err)
 	}
 
@@ -248,4 +248,10 @@ func TestWriteNow_KeepsTheRestInOrder(t *testing.T) {
 	if err := <-pinged; err != nil {
 		t.Fatalf("ping behind the rest: %v", err)
 	}
+}
+
+// writeNow is flushNow's write: holdConn.writeNowLocked, locking first.
+func writeNow(h *holdConn, b []byte) (bool, error) {
+	h.mu.Lock()
+	return h.writeNowLocked(b)
 }

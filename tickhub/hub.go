@@ -10,9 +10,10 @@
 // Ticks are delivered in rounds: the publisher sends every asset's tick at
 // about the same moment, so the hub gathers the ticks that arrive within
 // Config.Window of the first, queues all of them with their subscribers,
-// then flushes each subscriber once. A socket subscribed to ten assets gets
-// one write per round rather than up to ten; at ten thousand sockets the
-// writes are most of what a tick costs.
+// then sends each subscriber's queue once. A socket subscribed to ten
+// assets, in one operation or several, gets one write per round rather than
+// up to ten; at ten thousand sockets the writes are most of what a tick
+// costs.
 //
 // Subscribe-time work stays with gqlgen: the transport compiles a plan
 // (Hub.Compile) for a document it qualifies, then dispatches the operation
@@ -38,7 +39,7 @@ import (
 
 // Receiver takes the ticks of one subscription.
 type Receiver interface {
-	// Deliver sends the ticks of one round, one per asset, behind what
+	// Deliver queues the ticks of one round, one per asset, behind what
 	// the receiver has not sent yet; a newer tick of an asset may replace
 	// one still waiting. It must not block, nor keep ticks, a slice the
 	// hub reuses. The hub calls it once per round for every subscription
@@ -46,7 +47,17 @@ type Receiver interface {
 	// the round: Delivers of different receivers may run at once, never
 	// two of the same receiver. It may come after the subscription was
 	// closed.
-	Deliver(ticks []*Encoded)
+	//
+	// It returns what sends the queued ticks, or nil. The hub calls Send
+	// on each sender returned once it has queued its share of the round:
+	// receivers sharing a connection return it once a round, so that
+	// their ticks leave together.
+	Deliver(ticks []*Encoded) Sender
+}
+
+// Sender sends what Deliver queued, without blocking.
+type Sender interface {
+	Send()
 }
 
 // Config is what New needs.
@@ -99,8 +110,15 @@ type Hub struct {
 	// to in the current one. Only the delivery goroutine uses them.
 	round   uint64
 	touched []*Subscription
-	// scratch holds each delivering goroutine's ticks of a subscription.
-	scratch [][]*Encoded
+	// scratch holds each delivering goroutine's ticks of a subscription
+	// and its senders.
+	scratch []scratch
+}
+
+// scratch is a delivering goroutine's buffers, kept from round to round.
+type scratch struct {
+	ticks   []*Encoded
+	senders []Sender
 }
 
 // topic is the subscribers of one asset's ticks, by plan.
@@ -231,8 +249,9 @@ func (h *Hub) Subscribe(plan *Plan, assets []*marketgraph.Asset, r Receiver) (*S
 	return s, nil
 }
 
-// Close stops the deliveries; none starts after it returns. Safe to call
-// more than once.
+// Close stops the deliveries: the subscription leaves its topics, so no
+// later round delivers to it (one already gathered may still: see
+// Receiver). Safe to call more than once.
 func (s *Subscription) Close() {
 	s.once.Do(func() {
 		s.h.mu.Lock()
@@ -365,23 +384,22 @@ func (h *Hub) deliverAll() {
 	subs := h.touched
 	workers := max(1, min(runtime.GOMAXPROCS(0), len(subs)/deliverPerWorker))
 	for len(h.scratch) < workers {
-		h.scratch = append(h.scratch, nil)
+		h.scratch = append(h.scratch, scratch{})
 	}
 	per := (len(subs) + workers - 1) / workers
 	var wg sync.WaitGroup
 	for w := 1; w < workers; w++ {
-		part, scratch := subs[min(w*per, len(subs)):min((w+1)*per, len(subs))], &h.scratch[w]
-		wg.Go(func() { *scratch = h.deliverTo(part, *scratch) })
+		part, sc := subs[min(w*per, len(subs)):min((w+1)*per, len(subs))], &h.scratch[w]
+		wg.Go(func() { h.deliverTo(part, sc) })
 	}
-	h.scratch[0] = h.deliverTo(subs[:min(per, len(subs))], h.scratch[0])
+	h.deliverTo(subs[:min(per, len(subs))], &h.scratch[0])
 	wg.Wait()
 }
 
-// deliverTo hands each of subs its ticks of the round, gathered in buf,
-// and returns buf for the next round.
-func (h *Hub) deliverTo(subs []*Subscription, buf []*Encoded) []*Encoded {
+// deliverTo hands each of subs its ticks of the round, then sends them.
+func (h *Hub) deliverTo(subs []*Subscription, sc *scratch) {
 	for _, s := range subs {
-		buf = buf[:0]
+		buf := sc.ticks[:0]
 		for _, t := range s.topics {
 			if t.round != h.round {
 				continue
@@ -393,12 +411,19 @@ func (h *Hub) deliverTo(subs []*Subscription, buf []*Encoded) []*Encoded {
 				}
 			}
 		}
+		sc.ticks = buf
 		if len(buf) > 0 {
-			s.r.Deliver(buf)
+			if snd := s.r.Deliver(buf); snd != nil {
+				sc.senders = append(sc.senders, snd)
+			}
 		}
 	}
-	clear(buf)
-	return buf
+	for _, snd := range sc.senders {
+		snd.Send()
+	}
+	clear(sc.ticks)
+	clear(sc.senders)
+	sc.senders = sc.senders[:0]
 }
 
 // refresh reloads t's asset when it is older than AssetTTL; a failed reload

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -28,12 +29,18 @@ type recorder struct {
 
 func newRecorder() *recorder { return &recorder{flushed: make(chan struct{}, 100)} }
 
-// Deliver records each tick of the round, then the round's end.
-func (r *recorder) Deliver(ts []*tickhub.Encoded) {
+// Deliver records each tick of the round; Send, the round's end.
+func (r *recorder) Deliver(ts []*tickhub.Encoded) tickhub.Sender {
 	r.mu.Lock()
+	defer r.mu.Unlock()
 	for _, t := range ts {
 		r.events = append(r.events, "deliver "+t.AssetID)
 	}
+	return r
+}
+
+func (r *recorder) Send() {
+	r.mu.Lock()
 	r.events = append(r.events, "flush")
 	r.mu.Unlock()
 	r.flushed <- struct{}{}
@@ -168,15 +175,27 @@ func (r *recorder) snapshot() []string {
 	return slices.Clone(r.events)
 }
 
-// encRecorder keeps the ticks of the first round it gets.
+// encRecorder keeps the ticks of the first round it gets, and counts its
+// Delivers, and those that overlapped another, and its Sends.
 type encRecorder struct {
-	got  chan []*tickhub.Encoded
-	once sync.Once
+	got                       chan []*tickhub.Encoded
+	in                        atomic.Int32
+	delivers, overlaps, sends atomic.Int32
 }
 
-func (r *encRecorder) Deliver(ts []*tickhub.Encoded) {
-	r.once.Do(func() { r.got <- slices.Clone(ts) })
+func (r *encRecorder) Deliver(ts []*tickhub.Encoded) tickhub.Sender {
+	if r.in.Add(1) > 1 {
+		r.overlaps.Add(1)
+	}
+	defer r.in.Add(-1)
+	if r.delivers.Add(1) == 1 {
+		r.got <- slices.Clone(ts)
+	}
+	time.Sleep(time.Microsecond) // widens the window an overlap would need
+	return r
 }
+
+func (r *encRecorder) Send() { r.sends.Add(1) }
 
 // With enough subscribers the hub shares a round among several goroutines;
 // each subscription still gets its own assets' ticks, once, written by its
@@ -237,6 +256,18 @@ func TestHub_ManySubscribersOneRound(t *testing.T) {
 		want := slices.DeleteFunc(slices.Clone(s.assets), func(id string) bool { return id == "tether" })
 		if !slices.Equal(ids, want) {
 			t.Fatalf("subscription %d: got %q, want %q", i, ids, want)
+		}
+	}
+	// Each worker sends once its share is delivered.
+	deadline := time.Now().Add(10 * time.Second)
+	for _, s := range subs {
+		for s.r.sends.Load() == 0 && time.Now().Before(deadline) {
+			time.Sleep(time.Millisecond)
+		}
+	}
+	for i, s := range subs {
+		if d, o, n := s.r.delivers.Load(), s.r.overlaps.Load(), s.r.sends.Load(); d != 1 || o != 0 || n != 1 {
+			t.Fatalf("subscription %d: %d delivers (%d overlapping) and %d sends in one round, want 1 and 1", i, d, o, n)
 		}
 	}
 	if a, b := shared[fmt.Sprintf("%p/bitcoin", p1)], shared[fmt.Sprintf("%p/bitcoin", p2)]; bytes.Equal(a.Data, b.Data) {
