@@ -92,6 +92,11 @@ func TestWebSocket_SlowGeneralWriteDoesNotHoldTheRounds(t *testing.T) {
 	if g := gaps.longest(); g > time.Second {
 		t.Errorf("the other socket went %v without a tick", g)
 	}
+	// The case arose: the slow socket's write did block, for the whole
+	// write timeout.
+	waitUntil(t, "the slow client disconnected", func() bool {
+		return len(s.logs.find("websocket: disconnecting a client that stopped reading")) > 0
+	})
 }
 
 // A socket the server closes (here for a malformed message) while ticks

@@ -752,8 +752,9 @@ func (c *wsConn) writeJSON(v any) bool {
 // write sends one message within the write timeout. A client that has not
 // taken a message for that long has stopped reading (or its network has):
 // it is disconnected, so that it holds no goroutine or buffer any longer,
-// and the event is logged. Its close frame rarely reaches it, since its
-// socket is not draining: the log line is what an operator sees.
+// and the event is logged. It gets no close frame: after a write that
+// timed out, perhaps part of a frame written, the connection takes nothing
+// more (holdConn.broken), so the log line is what an operator sees.
 func (c *wsConn) write(b []byte) bool {
 	if c.ctx.Err() != nil {
 		return false

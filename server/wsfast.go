@@ -219,13 +219,15 @@ func (c *wsConn) flushNow() {
 	c.outMu.Unlock()
 	done, err := c.hold.writeNowLocked(buf)
 	*bp = buf
-	framePool.Put(bp) // writeNow kept a copy of what it did not write
+	framePool.Put(bp) // writeNowLocked kept a copy of what it did not write
 	if err != nil {
 		c.writeFailed()
 		if !errors.Is(err, net.ErrClosed) {
-			// Not closed by another writer (a close frame was sent):
-			// the connection broke. Closing it waits for the library,
-			// which the hub's goroutine must not.
+			// Not a connection already closed or closing (a close frame
+			// sent, CloseNow, the library's own timeouts), each of which
+			// ends the socket anyway: it broke, or an earlier write timed
+			// out. Closing it may wait for the library, which the hub's
+			// goroutine must not.
 			go c.cancel(errSocketClosed)
 		}
 		return
@@ -281,7 +283,7 @@ var framePool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &
 
 // drain writes the send queue until it is empty, then ends: a socket has
 // a writer goroutine only while it has something the network did not take
-// at once. It first writes what writeNow left, then everything queued by
+// at once. It first writes what writeNowLocked left, then everything queued by
 // the time it looks, in one write to the network however many messages.
 // The writer is on (writerOn) and counted (writing) when it starts.
 func (c *wsConn) drain() {
@@ -381,18 +383,18 @@ func appendTextFrameHeader(b []byte, n int) []byte {
 // holdConn is the socket's network connection. The WebSocket library
 // writes its control frames to it, each in one Write (through a buffered
 // writer larger than any control frame, flushed at the end of each frame);
-// writeNow and writeFrames write the socket's messages. A mutex keeps the
+// writeNowLocked and writeFrames write the socket's messages. A mutex keeps the
 // two apart, so no frame is ever split by another, and once the library has
 // written a close frame no message follows it.
 type holdConn struct {
 	net.Conn
-	// raw writes without waiting (writeNow); nil where the platform has
+	// raw writes without waiting (writeNowLocked); nil where the platform has
 	// no such write, and every write then waits.
 	raw syscall.RawConn
 	mu  sync.Mutex
 	// closeSent is set once a close frame was written.
 	closeSent bool
-	// pending is what writeNow could not write at once: the end of a
+	// pending is what writeNowLocked could not write at once: the end of a
 	// frame, which must leave before any other frame.
 	pending []byte
 	// broken is the error of a write that failed or timed out, part of

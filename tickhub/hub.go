@@ -50,12 +50,14 @@ type Receiver interface {
 	//
 	// It returns what sends the queued ticks, or nil. The hub calls Send
 	// on each sender returned once it has queued its share of the round:
-	// receivers sharing a connection return it once a round, so that
-	// their ticks leave together.
+	// receivers sharing a connection return it only when no Send of it is
+	// due already, so that their ticks leave together.
 	Deliver(ticks []*Encoded) Sender
 }
 
-// Sender sends what Deliver queued, without blocking.
+// Sender sends what Deliver queued, without blocking. The hub may call the
+// same sender more than once in a round, from several goroutines at once,
+// and beside other receivers' Delivers.
 type Sender interface {
 	Send()
 }
