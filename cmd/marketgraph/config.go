@@ -117,7 +117,7 @@ func parseConfig(cmd string, args []string, getenv func(string) string, stderr i
 	fs.DurationVar(&c.IdleTimeout, "idle-timeout", e.duration("MARKETGRAPH_IDLE_TIMEOUT", 120*time.Second), "HTTP keep-alive idle timeout (MARKETGRAPH_IDLE_TIMEOUT)")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", e.duration("MARKETGRAPH_SHUTDOWN_TIMEOUT", 15*time.Second), "graceful shutdown limit (MARKETGRAPH_SHUTDOWN_TIMEOUT)")
 	if cmd == "serve" {
-		fs.BoolVar(&c.Ingest, "ingest", e.bool("MARKETGRAPH_INGEST", true), "run the ingest pipeline in this process; with PostgreSQL only one process ingests at a time (MARKETGRAPH_INGEST)")
+		fs.BoolVar(&c.Ingest, "ingest", e.bool("MARKETGRAPH_INGEST", true), "run the ingest pipeline in this process; among processes sharing PostgreSQL, or Redis on the memory store, only one ingests at a time (MARKETGRAPH_INGEST)")
 	}
 	origins := ""
 	if cmd == "serve" {

@@ -52,6 +52,36 @@ func TestReplicas_TickCrossesReplicas(t *testing.T) {
 	startReplica(t, env, "-ingest=true -tick 200ms")
 	b := startReplica(t, env, "-ingest=false")
 
+	seqs := bitcoinSequences(t, b, 3)
+	for i := 1; i < len(seqs); i++ {
+		if seqs[i] <= seqs[i-1] {
+			t.Fatalf("sequences %v do not increase", seqs)
+		}
+	}
+}
+
+// Two server processes on the memory store, both asked to ingest, share a
+// real Redis: they elect one ingesting process there, so a subscriber sees
+// one stream of ticks, each sequence one more than the last, rather than
+// two clashing ones.
+func TestReplicas_OneIngestsAtATime(t *testing.T) {
+	url, prefix := redisForReplicas(t)
+	env := []string{"REDIS_URL=" + url, "MARKETGRAPH_REDIS_PREFIX=" + prefix}
+	startReplica(t, env, "-ingest=true -tick 100ms")
+	b := startReplica(t, env, "-ingest=true -tick 100ms")
+	seqs := bitcoinSequences(t, b, 5)
+	for i := 1; i < len(seqs); i++ {
+		if seqs[i] != seqs[i-1]+1 {
+			t.Fatalf("sequences %v: not one stream", seqs)
+		}
+	}
+}
+
+// bitcoinSequences subscribes to bitcoin's ticks on the replica at base and
+// returns the sequences of the first n.
+func bitcoinSequences(t *testing.T, base string, n int) []int {
+	t.Helper()
+	b := base
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	conn, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(b, "http")+"/graphql", &websocket.DialOptions{Subprotocols: []string{"graphql-transport-ws"}})
@@ -67,7 +97,7 @@ func TestReplicas_TickCrossesReplicas(t *testing.T) {
 	write(`{"type":"connection_init"}`)
 	write(`{"type":"subscribe","id":"1","payload":{"query":"subscription { priceTicks(assetIds: [\"bitcoin\"]) { sequence asset { id } } }"}}`)
 	var seqs []int
-	for len(seqs) < 3 {
+	for len(seqs) < n {
 		_, data, err := conn.Read(ctx)
 		if err != nil {
 			t.Fatalf("after %v: %v", seqs, err)
@@ -94,11 +124,7 @@ func TestReplicas_TickCrossesReplicas(t *testing.T) {
 		}
 		seqs = append(seqs, m.Payload.Data.PriceTicks.Sequence)
 	}
-	for i := 1; i < len(seqs); i++ {
-		if seqs[i] <= seqs[i-1] {
-			t.Fatalf("sequences %v do not increase", seqs)
-		}
-	}
+	return seqs
 }
 
 // Two server processes share their request counters through Redis: a

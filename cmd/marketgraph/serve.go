@@ -19,6 +19,8 @@ import (
 	"github.com/marketgraph/marketgraph/demo"
 	"github.com/marketgraph/marketgraph/graph"
 	"github.com/marketgraph/marketgraph/ingest"
+	"github.com/marketgraph/marketgraph/internal/redisconn"
+	"github.com/marketgraph/marketgraph/internal/redislock"
 	"github.com/marketgraph/marketgraph/loaders"
 	"github.com/marketgraph/marketgraph/memory"
 	"github.com/marketgraph/marketgraph/postgres"
@@ -54,14 +56,20 @@ func runServe(ctx context.Context, cfg *config, log *slog.Logger, stdout io.Writ
 		components["bus"] = busHealth
 	}
 	if cfg.Ingest {
-		var lock ingest.Lock // the memory store has one writer: this process
-		if db != nil {
+		var lock ingest.Lock // the memory store alone has one writer: this process
+		switch {
+		case db != nil:
 			lock = db.AdvisoryLock(ingestLockKey, tickInterval(cfg), log)
-		} else if busHealth != nil {
-			// Nothing elects one ingesting process among replicas on the
-			// memory store: each would publish ticks of its own, with
-			// clashing sequences, on the shared bus.
-			log.Warn("ingest: every process on the memory store ingests; with replicas sharing REDIS_URL, run all but one with -ingest=false, or use DATABASE_URL")
+		case cfg.RedisURL != "":
+			// Replicas on the memory store that share Redis elect their
+			// ingesting process there: each would otherwise publish ticks
+			// of its own, with clashing sequences, on the shared bus.
+			client, _, err := redisconn.Dial(ctx, cfg.RedisURL, true)
+			if err != nil {
+				return err
+			}
+			defer client.Close()
+			lock = redislock.New(client, cfg.RedisPrefix+"ingest:leader", tickInterval(cfg), log)
 		}
 		ictx, stopIngest := context.WithCancel(ctx)
 		done := make(chan struct{})
