@@ -12,6 +12,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 	"unicode/utf8"
@@ -944,9 +945,9 @@ func TestWebSocket_LongReasonStaysUTF8(t *testing.T) {
 func TestWebSocket_KeepAlive(t *testing.T) {
 	const interval = 150 * time.Millisecond
 	s := newLiveServer(t, func(c *server.Config) { c.WebSocketKeepAlive = interval })
-	dialCounting := func(proto string, pings *atomicCount) *sock {
+	dialCounting := func(proto string, pings *atomic.Int64) *sock {
 		c, err := s.tryDial(t, &websocket.DialOptions{OnPingReceived: func(context.Context, []byte) bool {
-			pings.add()
+			pings.Add(1)
 			return true // answered with a pong
 		}}, proto)
 		if err != nil {
@@ -954,7 +955,7 @@ func TestWebSocket_KeepAlive(t *testing.T) {
 		}
 		return c
 	}
-	var tickingPings, idlePings, legacyPings atomicCount
+	var tickingPings, idlePings, legacyPings atomic.Int64
 	ticking := dialCounting("graphql-transport-ws", &tickingPings)
 	ticking.init(nil)
 	ticking.subscribe("subscribe", "1", tickQuery, map[string]any{"ids": []string{"bitcoin"}})
@@ -969,7 +970,7 @@ func TestWebSocket_KeepAlive(t *testing.T) {
 		t.Fatalf("%d open streams, want 4", n)
 	}
 
-	var kas atomicCount
+	var kas atomic.Int64
 	for _, c := range []*sock{ticking, idle, legacy} {
 		go func() {
 			for {
@@ -980,7 +981,7 @@ func TestWebSocket_KeepAlive(t *testing.T) {
 				var m sockMsg
 				_ = json.Unmarshal(b, &m)
 				if c == legacy && m.Type == "ka" {
-					kas.add()
+					kas.Add(1)
 				}
 			}
 		}()
@@ -993,29 +994,17 @@ func TestWebSocket_KeepAlive(t *testing.T) {
 	// Well within the mute client's own deadline (streamWait): the
 	// server closed it, not the client.
 	waitUntilFor(t, "the server to close the socket that answers no ping", 2*time.Second, func() bool { return s.h.OpenStreams() == 3 })
-	for name, n := range map[string]*atomicCount{"ticking": &tickingPings, "idle": &idlePings, "legacy": &legacyPings} {
+	for name, n := range map[string]*atomic.Int64{"ticking": &tickingPings, "idle": &idlePings, "legacy": &legacyPings} {
 		// Ten intervals: at least four pings, however slow the machine.
-		if got := n.get(); got < 4 {
+		if got := n.Load(); got < 4 {
 			t.Errorf("%s socket: %d pings in ten keep-alive intervals", name, got)
 		}
 	}
-	if got := kas.get(); got < 4 { // one follows the ack, the rest the keep-alive
+	if got := kas.Load(); got < 4 { // one follows the ack, the rest the keep-alive
 		t.Errorf("legacy socket: %d ka messages in ten keep-alive intervals", got)
 	}
 	// The answering sockets are all still open.
 	if n := s.h.OpenStreams(); n != 3 {
 		t.Errorf("%d open streams, want 3", n)
 	}
-}
-
-type atomicCount struct {
-	mu sync.Mutex
-	n  int
-}
-
-func (a *atomicCount) add() { a.mu.Lock(); a.n++; a.mu.Unlock() }
-func (a *atomicCount) get() int {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return a.n
 }

@@ -203,12 +203,10 @@ func (c *wsConn) Send() { c.flushNow() }
 func (c *wsConn) flushNow() {
 	c.outMu.Lock()
 	c.sendDue = false
-	if c.writerOn || c.outDead || c.outStopped || len(c.out) == 0 || c.ctx.Err() != nil {
+	if !c.claimWriterLocked() {
 		c.outMu.Unlock()
 		return
 	}
-	c.writerOn = true
-	c.writing.Add(1)
 	if !c.hold.mu.TryLock() {
 		c.outMu.Unlock()
 		go c.drain()
@@ -270,12 +268,21 @@ func (c *wsConn) enqueueLocked(it outItem) {
 // startWriterLocked starts a writer for the send queue unless one runs or
 // there is nothing to write. outMu is held.
 func (c *wsConn) startWriterLocked() {
+	if c.claimWriterLocked() {
+		go c.drain()
+	}
+}
+
+// claimWriterLocked makes the caller the socket's writer, counted in
+// writing, unless a writer runs, there is nothing to write, or nothing may
+// be written any more. outMu is held.
+func (c *wsConn) claimWriterLocked() bool {
 	if c.writerOn || c.outDead || c.outStopped || len(c.out) == 0 || c.ctx.Err() != nil {
-		return
+		return false
 	}
 	c.writerOn = true
 	c.writing.Add(1)
-	go c.drain()
+	return true
 }
 
 // framePool holds the buffers a writer assembles frames in.
@@ -409,11 +416,8 @@ func (h *holdConn) Write(p []byte) (int, error) {
 	if err := h.usable(); err != nil {
 		return 0, err
 	}
-	if len(h.pending) > 0 {
-		if _, err := h.Conn.Write(h.pending); err != nil {
-			return 0, h.fail(err)
-		}
-		h.pending = nil
+	if err := h.writePendingLocked(); err != nil {
+		return 0, err
 	}
 	if len(p) > 0 && p[0]&0x0f == 0x8 {
 		h.closeSent = true
@@ -423,6 +427,19 @@ func (h *holdConn) Write(p []byte) (int, error) {
 		return n, h.fail(err)
 	}
 	return n, nil
+}
+
+// writePendingLocked writes what writeNowLocked left, which goes before
+// any other frame. h.mu is held.
+func (h *holdConn) writePendingLocked() error {
+	if len(h.pending) == 0 {
+		return nil
+	}
+	if _, err := h.Conn.Write(h.pending); err != nil {
+		return h.fail(err)
+	}
+	h.pending = nil
+	return nil
 }
 
 // usable reports why nothing may be written any more, if so. h.mu is held.
@@ -478,11 +495,8 @@ func (h *holdConn) writeFrames(b []byte, timeout time.Duration) error {
 	}
 	_ = h.Conn.SetWriteDeadline(time.Now().Add(timeout))
 	defer func() { _ = h.Conn.SetWriteDeadline(time.Time{}) }()
-	if len(h.pending) > 0 {
-		if _, err := h.Conn.Write(h.pending); err != nil {
-			return h.fail(err)
-		}
-		h.pending = nil
+	if err := h.writePendingLocked(); err != nil {
+		return err
 	}
 	if len(b) == 0 {
 		return nil
