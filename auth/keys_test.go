@@ -1,7 +1,6 @@
 package auth_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/marketgraph/marketgraph"
 	"github.com/marketgraph/marketgraph/auth"
+	"github.com/marketgraph/marketgraph/internal/logtest"
 	"github.com/marketgraph/marketgraph/memory"
 )
 
@@ -106,22 +106,7 @@ func (s *keyStore) set(f func(s *keyStore)) {
 }
 
 // logBuffer is a JSON log in memory, safe for concurrent writers.
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
+type logBuffer struct{ logtest.Buffer }
 
 // records decodes every line.
 func (l *logBuffer) records(t *testing.T) []map[string]any {

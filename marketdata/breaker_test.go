@@ -1,35 +1,22 @@
 package marketdata_test
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/marketgraph/marketgraph"
+	"github.com/marketgraph/marketgraph/internal/logtest"
 	"github.com/marketgraph/marketgraph/marketdata"
 )
 
-// logBuffer is a bytes.Buffer safe for the concurrent writes of a logger.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
+// logBuffer is a logger's output, safe for its concurrent writes.
+type logBuffer struct{ logtest.Buffer }
 
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) Count(s string) int {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return strings.Count(b.buf.String(), s)
-}
+// Count is how many times s was logged.
+func (b *logBuffer) Count(s string) int { return strings.Count(b.String(), s) }
 
 const circuitOpenMessage = "market data provider unavailable (circuit open)"
 

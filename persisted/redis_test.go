@@ -1,17 +1,16 @@
 package persisted_test
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/marketgraph/marketgraph/internal/logtest"
 	"github.com/marketgraph/marketgraph/internal/redistest"
 	"github.com/marketgraph/marketgraph/persisted"
 )
@@ -114,7 +113,7 @@ func TestRedis(t *testing.T) {
 func TestRedis_Unreachable(t *testing.T) {
 	ctx := context.Background()
 	p := redistest.NewProxy(t)
-	var logs syncBuffer
+	var logs logtest.Buffer
 	r := newRedis(t, persisted.RedisConfig{
 		URL:     p.URL(),
 		Timeout: 200 * time.Millisecond,
@@ -176,22 +175,4 @@ func TestNewRedis_Errors(t *testing.T) {
 			}
 		})
 	}
-}
-
-// syncBuffer is a bytes.Buffer safe for concurrent writers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

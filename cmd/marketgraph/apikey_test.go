@@ -15,6 +15,7 @@ import (
 
 	"github.com/marketgraph/marketgraph"
 	"github.com/marketgraph/marketgraph/auth"
+	"github.com/marketgraph/marketgraph/internal/logtest"
 	"github.com/marketgraph/marketgraph/internal/pgtest"
 )
 
@@ -236,7 +237,7 @@ func TestAPIKey_SecretNeverLogged(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	pr, pw := io.Pipe()
-	logs := &syncBuffer{}
+	logs := &logtest.Buffer{}
 	done := make(chan error, 1)
 	go func() {
 		err := run(ctx, []string{"serve", "-addr", "127.0.0.1:0", "-ingest=false", "-log-level", "debug"}, env(vars), pw, logs)
