@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/marketgraph/marketgraph/graph"
 	"github.com/marketgraph/marketgraph/server"
@@ -21,6 +22,7 @@ type logRecord struct {
 	Msg    string
 	Attrs  map[string]any
 	Marker any // ctx.Value(markerKey{}) of the context logged with
+	Time   time.Time
 }
 
 type markerKey struct{}
@@ -42,7 +44,7 @@ func (c *logCapture) Handle(ctx context.Context, r slog.Record) error {
 	})
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.records = append(c.records, logRecord{Level: r.Level, Msg: r.Message, Attrs: attrs, Marker: ctx.Value(markerKey{})})
+	c.records = append(c.records, logRecord{Level: r.Level, Msg: r.Message, Attrs: attrs, Marker: ctx.Value(markerKey{}), Time: r.Time})
 	return nil
 }
 

@@ -991,9 +991,11 @@ func TestWebSocket_KeepAlive(t *testing.T) {
 		s.publish(t, "bitcoin")
 		time.Sleep(20 * time.Millisecond)
 	}
-	// Well within the mute client's own deadline (streamWait): the
-	// server closed it, not the client.
-	waitUntilFor(t, "the server to close the socket that answers no ping", 2*time.Second, func() bool { return s.h.OpenStreams() == 3 })
+	waitUntil(t, "the server to close the socket that answers no ping", func() bool { return s.h.OpenStreams() == 3 })
+	// The keep-alive closed it, not the client's own deadline.
+	if n := len(s.logs.find("websocket: no pong within the keep-alive interval, closing")); n != 1 {
+		t.Errorf("%d keep-alive closes logged, want the mute socket's", n)
+	}
 	for name, n := range map[string]*atomic.Int64{"ticking": &tickingPings, "idle": &idlePings, "legacy": &legacyPings} {
 		// Ten intervals: at least four pings, however slow the machine.
 		if got := n.Load(); got < 4 {
