@@ -13,7 +13,9 @@ import (
 	"context"
 	"time"
 
+	"github.com/99designs/gqlgen/graphql"
 	"github.com/graph-gophers/dataloader/v7"
+	"github.com/vektah/gqlparser/v2/ast"
 
 	"github.com/marketgraph/marketgraph"
 )
@@ -117,4 +119,17 @@ func With(ctx context.Context, l *Loaders) context.Context {
 func For(ctx context.Context) *Loaders {
 	l, _ := ctx.Value(ctxKey{}).(*Loaders)
 	return l
+}
+
+// PerOperation is the server's operation hook (server.Config's
+// OperationContext): it installs fresh loaders over cfg for each operation,
+// without a cache for a subscription, whose events must each see fresh
+// data (cfg.NoCache is ignored), and with one otherwise.
+func PerOperation(cfg Config) func(context.Context) context.Context {
+	return func(ctx context.Context) context.Context {
+		c := cfg
+		op := graphql.GetOperationContext(ctx).Operation
+		c.NoCache = op != nil && op.Operation == ast.Subscription
+		return With(ctx, New(c))
+	}
 }

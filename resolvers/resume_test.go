@@ -13,9 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/99designs/gqlgen/graphql"
-	"github.com/vektah/gqlparser/v2/ast"
-
 	"github.com/marketgraph/marketgraph"
 	"github.com/marketgraph/marketgraph/graph"
 	"github.com/marketgraph/marketgraph/loaders"
@@ -51,12 +48,8 @@ func busServer(t *testing.T, f fixture, bus pubsub.Bus, window time.Duration) *h
 			}),
 			Complexity: resolvers.Complexity(),
 		}),
-		Logger: log,
-		OperationContext: func(ctx context.Context) context.Context {
-			op := graphql.GetOperationContext(ctx).Operation
-			noCache := op != nil && op.Operation == ast.Subscription
-			return loaders.With(ctx, loaders.New(loaders.Config{Store: store, Quotes: quotes, NoCache: noCache}))
-		},
+		Logger:           log,
+		OperationContext: loaders.PerOperation(loaders.Config{Store: store, Quotes: quotes}),
 	})
 	ts := httptest.NewServer(h)
 	t.Cleanup(ts.Close)

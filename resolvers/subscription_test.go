@@ -12,10 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/99designs/gqlgen/graphql"
 	"github.com/coder/websocket"
 	"github.com/coder/websocket/wsjson"
-	"github.com/vektah/gqlparser/v2/ast"
 
 	"github.com/marketgraph/marketgraph"
 	"github.com/marketgraph/marketgraph/graph"
@@ -44,13 +42,9 @@ func subServer(t *testing.T) (*httptest.Server, *pubsub.Local) {
 			Resolvers:  resolvers.New(resolvers.Deps{Store: store, Log: log, Now: func() time.Time { return quoteTime }, Bus: bus}),
 			Complexity: resolvers.Complexity(),
 		}),
-		Logger: log,
-		OperationContext: func(ctx context.Context) context.Context {
-			op := graphql.GetOperationContext(ctx).Operation
-			noCache := op != nil && op.Operation == ast.Subscription
-			return loaders.With(ctx, loaders.New(loaders.Config{Store: store, Quotes: quotes, NoCache: noCache}))
-		},
-		AllowedOrigins: []string{allowedOrigin},
+		Logger:           log,
+		OperationContext: loaders.PerOperation(loaders.Config{Store: store, Quotes: quotes}),
+		AllowedOrigins:   []string{allowedOrigin},
 	})
 	ts := httptest.NewServer(h)
 	t.Cleanup(ts.Close)

@@ -17,9 +17,7 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/99designs/gqlgen/graphql"
 	"github.com/coder/websocket"
-	"github.com/vektah/gqlparser/v2/ast"
 
 	"github.com/marketgraph/marketgraph"
 	"github.com/marketgraph/marketgraph/auth"
@@ -71,12 +69,8 @@ func newLiveServer(t testing.TB, edit func(*server.Config)) *liveServer {
 			Resolvers:  resolvers.New(resolvers.Deps{Store: store, Log: log, Bus: bus}),
 			Complexity: resolvers.Complexity(),
 		}),
-		Logger: log,
-		OperationContext: func(ctx context.Context) context.Context {
-			op := graphql.GetOperationContext(ctx).Operation
-			noCache := op != nil && op.Operation == ast.Subscription
-			return loaders.With(ctx, loaders.New(loaders.Config{Store: store, Quotes: sim, NoCache: noCache}))
-		},
+		Logger:           log,
+		OperationContext: loaders.PerOperation(loaders.Config{Store: store, Quotes: sim}),
 	}
 	if edit != nil {
 		edit(&cfg)

@@ -14,9 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/99designs/gqlgen/graphql"
 	"github.com/coder/websocket"
-	"github.com/vektah/gqlparser/v2/ast"
 
 	"github.com/marketgraph/marketgraph"
 	"github.com/marketgraph/marketgraph/demo"
@@ -52,11 +50,8 @@ func TestWebSocket_TickHubMatchesGqlgen(t *testing.T) {
 				Resolvers:  resolvers.New(resolvers.Deps{Store: store, Bus: bus}),
 				Complexity: resolvers.Complexity(),
 			}),
-			OperationContext: func(ctx context.Context) context.Context {
-				op := graphql.GetOperationContext(ctx).Operation
-				return loaders.With(ctx, loaders.New(loaders.Config{Store: store, Quotes: sim, NoCache: op != nil && op.Operation == ast.Subscription}))
-			},
-			Ticks: ticks,
+			OperationContext: loaders.PerOperation(loaders.Config{Store: store, Quotes: sim}),
+			Ticks:            ticks,
 		}
 		ts := httptest.NewServer(server.New(cfg))
 		t.Cleanup(ts.Close)

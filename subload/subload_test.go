@@ -12,9 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/99designs/gqlgen/graphql"
-	"github.com/vektah/gqlparser/v2/ast"
-
 	"github.com/marketgraph/marketgraph"
 	"github.com/marketgraph/marketgraph/demo"
 	"github.com/marketgraph/marketgraph/graph"
@@ -59,12 +56,8 @@ func newLiveServer(t *testing.T) *liveServer {
 			Resolvers:  resolvers.New(resolvers.Deps{Store: store, Log: log, Bus: bus}),
 			Complexity: resolvers.Complexity(),
 		}),
-		Logger: log,
-		OperationContext: func(ctx context.Context) context.Context {
-			op := graphql.GetOperationContext(ctx).Operation
-			noCache := op != nil && op.Operation == ast.Subscription
-			return loaders.With(ctx, loaders.New(loaders.Config{Store: store, Quotes: quotes, NoCache: noCache}))
-		},
+		Logger:           log,
+		OperationContext: loaders.PerOperation(loaders.Config{Store: store, Quotes: quotes}),
 	})
 	ts := httptest.NewUnstartedServer(h)
 	tl := &trackingListener{Listener: ts.Listener}

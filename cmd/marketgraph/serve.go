@@ -12,9 +12,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/99designs/gqlgen/graphql"
-	"github.com/vektah/gqlparser/v2/ast"
-
 	"github.com/marketgraph/marketgraph"
 	"github.com/marketgraph/marketgraph/demo"
 	"github.com/marketgraph/marketgraph/graph"
@@ -94,14 +91,8 @@ func runServe(ctx context.Context, cfg *config, log *slog.Logger, stdout io.Writ
 			Resolvers:  resolvers.New(resolvers.Deps{Store: store, Log: log, Bus: bus, ResumeWindow: cfg.ResumeWindow}),
 			Complexity: resolvers.Complexity(),
 		}),
-		Logger: log,
-		OperationContext: func(ctx context.Context) context.Context {
-			// A subscription is one operation serving many events, each of
-			// which needs fresh data: its loaders batch but do not cache.
-			op := graphql.GetOperationContext(ctx).Operation
-			noCache := op != nil && op.Operation == ast.Subscription
-			return loaders.With(ctx, loaders.New(loaders.Config{Store: store, Quotes: provider, Wait: cfg.BatchWait, NoCache: noCache}))
-		},
+		Logger:                        log,
+		OperationContext:              loaders.PerOperation(loaders.Config{Store: store, Quotes: provider, Wait: cfg.BatchWait}),
 		AllowedOrigins:                cfg.AllowedOrigins,
 		AllowAllOrigins:               cfg.Dev,
 		WebSocketKeepAlive:            cfg.WSKeepAlive,
