@@ -32,28 +32,14 @@ func newRedis(t *testing.T, cfg persisted.RedisConfig) *persisted.Redis {
 	if err != nil {
 		t.Fatalf("NewRedis: %v", err)
 	}
-	c := admin(t)
-	t.Cleanup(func() {
-		r.Close()
-		ctx := context.Background()
-		iter := c.Scan(ctx, 0, cfg.Prefix+"*", 1000).Iterator()
-		for iter.Next(ctx) {
-			c.Del(ctx, iter.Val())
-		}
-	})
+	t.Cleanup(func() { _ = r.Close() })
+	redistest.CleanUp(t, cfg.Prefix)
 	return r
 }
 
 // admin is a plain client to inspect Redis from outside.
 func admin(t *testing.T) *redis.Client {
-	t.Helper()
-	opts, err := redis.ParseURL(redisURL(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := redis.NewClient(opts)
-	t.Cleanup(func() { c.Close() })
-	return c
+	return redistest.Client(t)
 }
 
 func TestRedis(t *testing.T) {

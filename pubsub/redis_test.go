@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
-	"os"
 	"runtime"
 	"slices"
 	"strconv"
@@ -19,6 +18,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/marketgraph/marketgraph/internal/redistest"
 	"github.com/marketgraph/marketgraph/pubsub"
 )
 
@@ -26,17 +26,7 @@ const waitLimit = 15 * time.Second
 
 // redisURL returns TEST_REDIS_URL, skipping the test without it (failing
 // under CI, where Redis must be there).
-func redisURL(t *testing.T) string {
-	t.Helper()
-	u := os.Getenv("TEST_REDIS_URL")
-	if u == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatal("TEST_REDIS_URL is not set (required under CI)")
-		}
-		t.Skip("TEST_REDIS_URL is not set; skipping the Redis bus tests")
-	}
-	return u
-}
+func redisURL(t *testing.T) string { return redistest.URL(t) }
 
 // testPrefix returns a channel prefix no other test run uses.
 func testPrefix() string { return "test:" + rand.Text()[:12] + ":" }
@@ -56,14 +46,7 @@ func newRedisBus(t *testing.T, cfg pubsub.RedisConfig) *pubsub.Redis {
 
 // admin is a plain client to inspect Redis from outside the buses.
 func admin(t *testing.T) *redis.Client {
-	t.Helper()
-	opts, err := redis.ParseURL(redisURL(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := redis.NewClient(opts)
-	t.Cleanup(func() { c.Close() })
-	return c
+	return redistest.Client(t)
 }
 
 // waitNumSub waits until Redis counts want subscribed connections on

@@ -8,12 +8,13 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/coder/websocket"
+
+	"github.com/marketgraph/marketgraph/internal/redistest"
 )
 
 // startReplica starts `marketgraph serve` as a child process of its own and
@@ -32,13 +33,7 @@ func startReplica(t *testing.T, env []string, args string) string {
 // uses, or skips (fails under CI) without Redis.
 func redisForReplicas(t *testing.T) (url, prefix string) {
 	t.Helper()
-	url = os.Getenv("TEST_REDIS_URL")
-	if url == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatal("TEST_REDIS_URL is not set")
-		}
-		t.Skip("TEST_REDIS_URL is not set: skipping the two-replica tests")
-	}
+	url = redistest.URL(t)
 	b := make([]byte, 6)
 	_, _ = rand.Read(b)
 	return url, "test:replicas:" + hex.EncodeToString(b) + ":"

@@ -4,12 +4,15 @@
 package redistest
 
 import (
+	"context"
 	"io"
 	"net"
 	"net/url"
 	"os"
 	"sync"
 	"testing"
+
+	"github.com/redis/go-redis/v9"
 )
 
 // URL returns TEST_REDIS_URL, skipping the test without it, or failing it
@@ -24,6 +27,32 @@ func URL(t testing.TB) string {
 		t.Skip("TEST_REDIS_URL is not set: skipping a test that needs Redis")
 	}
 	return u
+}
+
+// Client returns a plain client of the test Redis, to look at it from
+// outside what the test exercises; it is closed when the test ends.
+func Client(t testing.TB) *redis.Client {
+	t.Helper()
+	opts, err := redis.ParseURL(URL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := redis.NewClient(opts)
+	t.Cleanup(func() { _ = c.Close() })
+	return c
+}
+
+// CleanUp deletes every key under prefix when the test ends.
+func CleanUp(t testing.TB, prefix string) {
+	t.Helper()
+	c := Client(t)
+	t.Cleanup(func() {
+		ctx := context.Background()
+		iter := c.Scan(ctx, 0, prefix+"*", 1000).Iterator()
+		for iter.Next(ctx) {
+			c.Del(ctx, iter.Val())
+		}
+	})
 }
 
 // Proxy is a TCP proxy in front of the test Redis that can be cut,
